@@ -14,17 +14,26 @@ pub(crate) struct Finding {
 }
 
 impl Finding {
-    pub(crate) fn error(span: Span, path: &FieldPath, message: impl Into<String>) -> Finding {
+    /// `path` is a `&FieldPath` or a `&Trail`.
+    pub(crate) fn error(
+        span: Span,
+        path: impl Into<FieldPath>,
+        message: impl Into<String>,
+    ) -> Finding {
         Finding {
             severity: Severity::Error,
             span,
-            path: path.clone(),
+            path: path.into(),
             message: message.into(),
             notes: Vec::new(),
         }
     }
 
-    pub(crate) fn warning(span: Span, path: &FieldPath, message: impl Into<String>) -> Finding {
+    pub(crate) fn warning(
+        span: Span,
+        path: impl Into<FieldPath>,
+        message: impl Into<String>,
+    ) -> Finding {
         Finding {
             severity: Severity::Warning,
             ..Finding::error(span, path, message)

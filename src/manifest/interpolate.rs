@@ -4,7 +4,7 @@
 //! `pass_threshold: ${THRESHOLD}` gives a number; a quoted one stays a string.
 
 use super::finding::Finding;
-use super::node::{resolve_plain, FieldPath, Node, NodeValue};
+use super::node::{resolve_plain, Node, NodeValue, Trail};
 
 /// The variables evalctl reads credentials from; never interpolated.
 const CREDENTIALS: [&str; 3] = [
@@ -17,7 +17,7 @@ const CREDENTIALS: [&str; 3] = [
 pub(crate) type Env<'a> = &'a (dyn Fn(&str) -> Option<String> + Sync);
 
 /// Replaces variables in every string of `node`, reporting each one that cannot be resolved.
-pub(crate) fn interpolate(node: &mut Node, env: Env<'_>, path: &FieldPath, out: &mut Vec<Finding>) {
+pub(crate) fn interpolate(node: &mut Node, env: Env<'_>, path: &Trail<'_>, out: &mut Vec<Finding>) {
     match &mut node.value {
         NodeValue::Str { text, plain } if text.contains('$') => match expand(text, env) {
             Ok(expanded) => {
@@ -39,8 +39,7 @@ pub(crate) fn interpolate(node: &mut Node, env: Env<'_>, path: &FieldPath, out: 
         }
         NodeValue::Map(entries) => {
             for entry in entries {
-                let entry_path = path.key(&entry.key);
-                interpolate(&mut entry.value, env, &entry_path, out);
+                interpolate(&mut entry.value, env, &path.key(&entry.key), out);
             }
         }
         _ => {}
@@ -159,8 +158,8 @@ mod tests {
             span: Default::default(),
         };
         let mut out = Vec::new();
-        interpolate(&mut plain, &env, &FieldPath::default(), &mut out);
-        interpolate(&mut quoted, &env, &FieldPath::default(), &mut out);
+        interpolate(&mut plain, &env, &Trail::Root, &mut out);
+        interpolate(&mut quoted, &env, &Trail::Root, &mut out);
         assert_eq!(plain.value, NodeValue::Float(0.8));
         assert_eq!(
             quoted.value,

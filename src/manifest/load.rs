@@ -12,7 +12,7 @@ use super::diagnostic::Diagnostic;
 use super::finding::Finding;
 use super::interpolate::{interpolate, Env};
 use super::model::{ManifestFile, Settings};
-use super::node::{FieldPath, Node, NodeValue};
+use super::node::{FieldPath, Node, NodeValue, Trail};
 use super::source::{SourceFile, Span};
 use super::structure::Structure;
 use super::yaml;
@@ -373,7 +373,7 @@ fn parse_file(
         diagnostics.push(
             Finding::error(
                 end,
-                &FieldPath::default(),
+                FieldPath::default(),
                 "empty manifest: expected a mapping with `evals`",
             )
             .into_diagnostic(&source),
@@ -382,7 +382,7 @@ fn parse_file(
     let mut checked = Vec::new();
     for mut node in documents {
         let mut findings = Vec::new();
-        interpolate(&mut node, env, &FieldPath::default(), &mut findings);
+        interpolate(&mut node, env, &Trail::Root, &mut findings);
         findings.extend(structure.check_document(&node));
         let clean = !findings
             .iter()
@@ -410,7 +410,7 @@ fn register_evals(sources: &mut Sources, document: usize, file: usize, node: &No
             let first_location = first_file.location(first.key_span);
             let diagnostic = Finding::error(
                 entry.key_span,
-                &evals_path.key(key),
+                evals_path.key(key),
                 format!("eval `{key}` is defined twice"),
             )
             .note(format!(

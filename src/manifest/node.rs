@@ -61,6 +61,53 @@ impl FieldPath {
     }
 }
 
+impl From<&FieldPath> for FieldPath {
+    fn from(path: &FieldPath) -> FieldPath {
+        path.clone()
+    }
+}
+
+/// A field path while a tree is walked, kept on the stack: a walk visits every value of every
+/// manifest, and only the few with a problem need their path as a `FieldPath`.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Trail<'a> {
+    Root,
+    Key(&'a Trail<'a>, &'a str),
+    Index(&'a Trail<'a>, usize),
+}
+
+impl<'a> Trail<'a> {
+    pub(crate) fn key(&'a self, key: &'a str) -> Trail<'a> {
+        Trail::Key(self, key)
+    }
+
+    pub(crate) fn index(&'a self, index: usize) -> Trail<'a> {
+        Trail::Index(self, index)
+    }
+
+    fn push_onto(&self, path: &mut FieldPath) {
+        match *self {
+            Trail::Root => {}
+            Trail::Key(parent, key) => {
+                parent.push_onto(path);
+                path.0.push(Segment::Key(key.to_string()));
+            }
+            Trail::Index(parent, index) => {
+                parent.push_onto(path);
+                path.0.push(Segment::Index(index));
+            }
+        }
+    }
+}
+
+impl From<&Trail<'_>> for FieldPath {
+    fn from(trail: &Trail<'_>) -> FieldPath {
+        let mut path = FieldPath::default();
+        trail.push_onto(&mut path);
+        path
+    }
+}
+
 impl fmt::Display for FieldPath {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         for (i, segment) in self.0.iter().enumerate() {

@@ -7,7 +7,7 @@ use serde_json::Value;
 
 use super::diagnostic::{did_you_mean, one_of};
 use super::finding::Finding;
-use super::node::{FieldPath, Node, NodeValue};
+use super::node::{Node, NodeValue, Trail};
 
 /// A schema as produced by schemars: the root holds `$defs`.
 pub(crate) struct Structure<'s> {
@@ -22,7 +22,7 @@ impl<'s> Structure<'s> {
     /// Every structural problem of `node` against the root schema.
     pub(crate) fn check_document(&self, node: &Node) -> Vec<Finding> {
         let mut out = Vec::new();
-        self.check(node, self.root, &FieldPath::default(), &mut out);
+        self.check(node, self.root, &Trail::Root, &mut out);
         out
     }
 
@@ -37,7 +37,7 @@ impl<'s> Structure<'s> {
         schema
     }
 
-    fn check(&self, node: &Node, schema: &'s Value, path: &FieldPath, out: &mut Vec<Finding>) {
+    fn check(&self, node: &Node, schema: &'s Value, path: &Trail<'_>, out: &mut Vec<Finding>) {
         let schema = self.resolve(schema);
         if schema == &Value::Bool(false) {
             out.push(Finding::error(node.span, path, "no value is allowed here"));
@@ -68,12 +68,13 @@ impl<'s> Structure<'s> {
         &self,
         node: &Node,
         schema: &'s Value,
-        path: &FieldPath,
+        path: &Trail<'_>,
         out: &mut Vec<Finding>,
     ) {
         let properties = schema.get("properties").and_then(Value::as_object);
-        let names: Vec<&str> =
-            properties.map_or(Vec::new(), |p| p.keys().map(String::as_str).collect());
+        let names = || -> Vec<&str> {
+            properties.map_or(Vec::new(), |p| p.keys().map(String::as_str).collect())
+        };
         let additional = schema.get("additionalProperties");
         // A misspelt field is one mistake: report it once, not also as the field it meant.
         let mut meant = Vec::new();
@@ -82,6 +83,7 @@ impl<'s> Structure<'s> {
             if let Some(sub) = properties.and_then(|p| p.get(&entry.key)) {
                 self.check(&entry.value, sub, &entry_path, out);
             } else if additional == Some(&Value::Bool(false)) {
+                let names = names();
                 meant.extend(did_you_mean(&entry.key, names.iter().copied()));
                 out.push(unknown_field(
                     entry.key_span,
@@ -116,7 +118,7 @@ impl<'s> Structure<'s> {
         node: &Node,
         items: &[Node],
         schema: &'s Value,
-        path: &FieldPath,
+        path: &Trail<'_>,
         out: &mut Vec<Finding>,
     ) {
         let count = |key: &str| schema.get(key).and_then(Value::as_u64);
@@ -149,7 +151,7 @@ impl<'s> Structure<'s> {
         &self,
         node: &Node,
         branches: &'s [Value],
-        path: &FieldPath,
+        path: &Trail<'_>,
         out: &mut Vec<Finding>,
     ) {
         let branches = self.flatten(branches);
@@ -218,7 +220,7 @@ impl<'s> Structure<'s> {
         node: &Node,
         tagged: &[(&str, &'s Value)],
         branches: &[&'s Value],
-        path: &FieldPath,
+        path: &Trail<'_>,
         out: &mut Vec<Finding>,
     ) {
         let names: Vec<&str> = tagged.iter().map(|(t, _)| *t).collect();
@@ -335,7 +337,7 @@ fn expected_kinds(schema: &Value) -> String {
 }
 
 /// Checks of the value itself: enums, constants, numeric ranges.
-fn check_value(node: &Node, schema: &Value, path: &FieldPath, out: &mut Vec<Finding>) {
+fn check_value(node: &Node, schema: &Value, path: &Trail<'_>, out: &mut Vec<Finding>) {
     if let (Some(allowed), Some(found)) =
         (schema.get("enum").and_then(Value::as_array), node.as_str())
     {
@@ -378,7 +380,7 @@ fn check_value(node: &Node, schema: &Value, path: &FieldPath, out: &mut Vec<Find
 
 fn unknown_field(
     span: super::source::Span,
-    path: &FieldPath,
+    path: &Trail<'_>,
     key: &str,
     names: &[&str],
 ) -> Finding {
@@ -390,7 +392,7 @@ fn unknown_field(
     }
 }
 
-fn unknown_value(node: &Node, path: &FieldPath, found: &str, names: &[&str]) -> Finding {
+fn unknown_value(node: &Node, path: &Trail<'_>, found: &str, names: &[&str]) -> Finding {
     let finding = Finding::error(node.span, path, format!("unknown value `{found}`"))
         .note(format!("expected one of {}", one_of(names.iter().copied())));
     match did_you_mean(found, names.iter().copied()) {

@@ -10,40 +10,52 @@ use sha2::{Digest, Sha256};
 
 /// JSON with object keys sorted at every level: the text that hashes are taken over.
 pub fn canonical_json(value: &Value) -> String {
-    let mut out = String::new();
+    let mut out = Vec::new();
     write_sorted(value, &mut out);
-    out
+    // Only JSON text and UTF-8 strings were written.
+    String::from_utf8(out).unwrap_or_default()
 }
 
-fn write_sorted(value: &Value, out: &mut String) {
+/// Writes without building intermediate strings: plans hash every eval and run, so this is
+/// on the path of every `plan`.
+fn write_sorted(value: &Value, out: &mut Vec<u8>) {
     match value {
         Value::Object(map) => {
-            let mut keys: Vec<&String> = map.keys().collect();
-            keys.sort();
-            out.push('{');
-            for (i, key) in keys.into_iter().enumerate() {
+            let mut entries: Vec<(&String, &Value)> = map.iter().collect();
+            entries.sort_unstable_by(|a, b| a.0.cmp(b.0));
+            out.push(b'{');
+            for (i, (key, value)) in entries.into_iter().enumerate() {
                 if i > 0 {
-                    out.push(',');
+                    out.push(b',');
                 }
-                out.push_str(&Value::String(key.clone()).to_string());
-                out.push(':');
-                write_sorted(&map[key], out);
+                write_str(key, out);
+                out.push(b':');
+                write_sorted(value, out);
             }
-            out.push('}');
+            out.push(b'}');
         }
         Value::Array(items) => {
-            out.push('[');
+            out.push(b'[');
             for (i, item) in items.iter().enumerate() {
                 if i > 0 {
-                    out.push(',');
+                    out.push(b',');
                 }
                 write_sorted(item, out);
             }
-            out.push(']');
+            out.push(b']');
         }
-        Value::Number(number) => out.push_str(&canonical_number(number)),
-        other => out.push_str(&other.to_string()),
+        Value::Number(number) => out.extend_from_slice(canonical_number(number).as_bytes()),
+        Value::String(text) => write_str(text, out),
+        Value::Bool(true) => out.extend_from_slice(b"true"),
+        Value::Bool(false) => out.extend_from_slice(b"false"),
+        Value::Null => out.extend_from_slice(b"null"),
     }
+}
+
+/// A JSON string literal, escaped exactly as serde_json writes it.
+fn write_str(text: &str, out: &mut Vec<u8>) {
+    // Writing a `&str` into a `Vec` cannot fail.
+    let _ = serde_json::to_writer(&mut *out, text);
 }
 
 /// A number by its value, not its spelling: `1`, `1.0` and `1e0` are one number, and a float
@@ -62,7 +74,9 @@ fn canonical_number(number: &serde_json::Number) -> String {
 
 /// Hex SHA-256 of the canonical JSON of `value`.
 pub fn hash(value: &Value) -> String {
-    format!("{:x}", Sha256::digest(canonical_json(value).as_bytes()))
+    let mut text = Vec::with_capacity(1024);
+    write_sorted(value, &mut text);
+    format!("{:x}", Sha256::digest(&text))
 }
 
 /// The canonical spec of an eval: `{data_source_config, testing_criteria}`.
@@ -185,6 +199,23 @@ fn without(map: &Map<String, Value>, keys: &[&str]) -> Map<String, Value> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    const GOLDEN_TEXT: &str = r#"{"a\"b":"line\nbreak é \u0001 / \\","big":18446744073709551615,"m":{"x":[],"y":{}},"neg":-9223372036854775808,"z":[1,-2,3.500000e0,8.000000e-1,1.000000e20,1,null,true,false]}"#;
+    const GOLDEN_HASH: &str = "b9a1b09d3931dfea258b1b275ad80293bf7dacece3e130a75d5d39c12956a0dd";
+
+    #[test]
+    fn the_canonical_text_is_stable_across_versions() {
+        // Spec hashes are stored in tags on the service: any change to this text would make
+        // every existing eval look changed. Pinned here so a faster writer cannot drift.
+        let value: Value = serde_json::from_str(
+            r#"{"z": [1, -2, 3.5, 0.8, 1e20, 1.0, null, true, false], "a\"b": "line\nbreak \u00e9 \u0001 / \\",
+                "m": {"y": {}, "x": []}, "big": 18446744073709551615, "neg": -9223372036854775808}"#,
+        )
+        .unwrap_or_default();
+        let text = canonical_json(&value);
+        assert_eq!(text, GOLDEN_TEXT);
+        assert_eq!(hash(&value), GOLDEN_HASH);
+    }
 
     #[test]
     fn key_order_does_not_change_the_hash() {
