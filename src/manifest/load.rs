@@ -6,6 +6,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use rayon::prelude::*;
 use serde_json::Value;
 
 use super::diagnostic::Diagnostic;
@@ -244,42 +245,10 @@ fn parse_all(
     structure: &Structure<'_>,
     env: Env<'_>,
 ) -> Vec<ParsedFile> {
-    let threads = std::thread::available_parallelism()
-        .map_or(1, |n| n.get())
-        .min(files.len())
-        .max(1);
-    let files: Vec<(usize, String, PathBuf)> = files
-        .into_iter()
-        .enumerate()
-        .map(|(i, (d, p))| (i, d, p))
-        .collect();
-    let mut results: Vec<(usize, ParsedFile)> = std::thread::scope(|scope| {
-        let workers: Vec<_> = (0..threads)
-            .map(|t| {
-                let mine: Vec<_> = files
-                    .iter()
-                    .filter(|(i, _, _)| i % threads == t)
-                    .cloned()
-                    .collect();
-                scope.spawn(move || {
-                    mine.into_iter()
-                        .map(|(i, display, path)| {
-                            (i, parse_manifest(display, path, structure, env))
-                        })
-                        .collect::<Vec<_>>()
-                })
-            })
-            .collect();
-        workers
-            .into_iter()
-            .flat_map(|w| {
-                w.join()
-                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
-            })
-            .collect()
-    });
-    results.sort_by_key(|(i, _)| *i);
-    results.into_iter().map(|(_, parsed)| parsed).collect()
+    files
+        .into_par_iter()
+        .map(|(display, path)| parse_manifest(display, path, structure, env))
+        .collect()
 }
 
 fn parse_manifest(

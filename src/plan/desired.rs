@@ -5,13 +5,14 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 use super::canonical;
 use super::tags::Metadata;
 use crate::manifest::model::{Gate, RunDataSource, RunSource};
-use crate::manifest::Project;
+use crate::manifest::{self, Project};
 
 #[derive(Debug, Clone)]
 pub struct Desired {
@@ -59,67 +60,68 @@ fn to_json<T: Serialize>(value: &T) -> Value {
 
 impl Desired {
     pub fn from_project(project: &Project) -> Desired {
+        // Hashing every eval and run is the costly part of a plan's CPU time: all cores.
         let evals = project
             .evals
-            .iter()
-            .map(|(key, eval)| {
-                let spec = &eval.spec;
-                let data_source_config = to_json(&spec.data_source_config);
-                let testing_criteria: Vec<Value> =
-                    spec.testing_criteria.iter().map(to_json).collect();
-                let spec_hash = canonical::hash(&canonical::eval_spec(
-                    &data_source_config,
-                    &testing_criteria,
-                ));
-                let runs = spec
-                    .runs
-                    .iter()
-                    .map(|(run_key, run)| {
-                        let data_file = eval
-                            .run_files
-                            .get(run_key)
-                            .and_then(|path| project.data_files.get(path))
-                            .map(|f| DataFileRef {
-                                path: f.path.clone(),
-                                display: f.display.clone(),
-                                sha256: f.sha256.clone(),
-                                bytes: f.bytes,
-                            });
-                        let data_source = to_json(&run.data_source);
-                        let run_hash = run_spec_hash(
-                            &run.data_source,
-                            &data_source,
-                            data_file.as_ref(),
-                            &spec_hash,
-                        );
-                        let desired = DesiredRun {
-                            key: run_key.clone(),
-                            name: run.name.clone().unwrap_or_else(|| run_key.clone()),
-                            metadata: run.metadata.clone().unwrap_or_default(),
-                            data_source,
-                            data_file,
-                            spec_hash: run_hash,
-                            gate: run.gate.clone(),
-                        };
-                        (run_key.clone(), desired)
-                    })
-                    .collect();
-                let desired = DesiredEval {
-                    key: key.clone(),
-                    name: spec.name.clone().unwrap_or_else(|| key.clone()),
-                    metadata: spec.metadata.clone().unwrap_or_default(),
-                    data_source_config,
-                    testing_criteria,
-                    spec_hash,
-                    runs,
-                };
-                (key.clone(), desired)
-            })
+            .par_iter()
+            .map(|(key, eval)| (key.clone(), desired_eval(project, key, eval)))
             .collect();
         Desired {
             project: project.name.clone(),
             evals,
         }
+    }
+}
+
+fn desired_eval(project: &Project, key: &str, eval: &manifest::DesiredEval) -> DesiredEval {
+    let spec = &eval.spec;
+    let data_source_config = to_json(&spec.data_source_config);
+    let testing_criteria: Vec<Value> = spec.testing_criteria.iter().map(to_json).collect();
+    let spec_hash = canonical::hash(&canonical::eval_spec(
+        &data_source_config,
+        &testing_criteria,
+    ));
+    let runs = spec
+        .runs
+        .iter()
+        .map(|(run_key, run)| {
+            let data_file = eval
+                .run_files
+                .get(run_key)
+                .and_then(|path| project.data_files.get(path))
+                .map(|f| DataFileRef {
+                    path: f.path.clone(),
+                    display: f.display.clone(),
+                    sha256: f.sha256.clone(),
+                    bytes: f.bytes,
+                });
+            let data_source = to_json(&run.data_source);
+            let run_hash = run_spec_hash(
+                &run.data_source,
+                &data_source,
+                data_file.as_ref(),
+                &spec_hash,
+            );
+            let desired = DesiredRun {
+                key: run_key.clone(),
+                name: run.name.clone().unwrap_or_else(|| run_key.clone()),
+                metadata: run.metadata.clone().unwrap_or_default(),
+                data_source,
+                data_file,
+                spec_hash: run_hash,
+                gate: run.gate.clone(),
+            };
+            (run_key.clone(), desired)
+        })
+        .collect();
+    DesiredEval {
+        key: key.to_string(),
+        name: spec.name.clone().unwrap_or_else(|| key.to_string()),
+        metadata: spec.metadata.clone().unwrap_or_default(),
+        data_source_config,
+        testing_criteria,
+        spec_hash,
+        runs,
     }
 }
 

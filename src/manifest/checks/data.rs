@@ -6,6 +6,7 @@
 
 use std::collections::BTreeMap;
 use std::path::{Component, Path, PathBuf};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
 use serde_json::Value;
 use sha2::{Digest, Sha256};
@@ -241,30 +242,46 @@ pub(crate) fn describe(error: &jsonschema::ValidationError<'_>) -> String {
     format!("{error} (at `{at}`)")
 }
 
-/// Reads each data file once, however many runs use it.
+/// Reads each data file once, however many runs use it; shared by the threads that check
+/// evals in parallel (the first to ask reads the file, the others wait for it).
 #[derive(Default)]
 pub(crate) struct DataCache {
-    files: BTreeMap<PathBuf, Option<Rows>>,
+    files: Mutex<BTreeMap<PathBuf, Slot>>,
 }
+
+/// One file's rows once read (`None` when it could not be read); filled by the first thread.
+type Slot = Arc<OnceLock<Option<Arc<Rows>>>>;
 
 impl DataCache {
     /// The parsed rows of a file, reading it the first time (problems go to `out` once).
     pub(crate) fn rows(
-        &mut self,
+        &self,
         path: &Path,
         display: &str,
         out: &mut Vec<Diagnostic>,
-    ) -> Option<&Rows> {
-        self.files
-            .entry(path.to_path_buf())
-            .or_insert_with(|| read_rows(path, display).map_err(|d| out.extend(d)).ok())
-            .as_ref()
+    ) -> Option<Arc<Rows>> {
+        let cell = Arc::clone(
+            self.files
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .entry(path.to_path_buf())
+                .or_default(),
+        );
+        cell.get_or_init(|| {
+            read_rows(path, display)
+                .map(Arc::new)
+                .map_err(|d| out.extend(d))
+                .ok()
+        })
+        .clone()
     }
 
     pub(crate) fn into_files(self) -> BTreeMap<PathBuf, DataFile> {
         self.files
+            .into_inner()
+            .unwrap_or_else(PoisonError::into_inner)
             .into_iter()
-            .filter_map(|(path, rows)| rows.map(|r| (path, r.file)))
+            .filter_map(|(path, cell)| Some((path, cell.get()?.as_ref()?.file.clone())))
             .collect()
     }
 }

@@ -11,6 +11,7 @@ mod templates;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use rayon::prelude::*;
 use serde_json::Value;
 
 use data::DataCache;
@@ -20,7 +21,7 @@ use templates::{Namespaces, SampleAccess};
 
 use super::diagnostic::{did_you_mean, one_of, Diagnostic};
 use super::finding::Finding;
-use super::load::Sources;
+use super::load::{EvalOrigin, Sources};
 use super::model::{
     DataSourceConfig, Grader, KnownDataSourceConfig, KnownGrader, KnownRunDataSource, Metadata,
     RunDataSource, RunSource,
@@ -45,40 +46,19 @@ pub(crate) struct Checked {
 }
 
 pub(crate) fn check(sources: &Sources) -> (Vec<Diagnostic>, Checked) {
+    let cache = DataCache::default();
+    // Evals are checked on all cores; results are gathered in key order so the output does
+    // not depend on which thread finished first.
+    let checked: Vec<(Vec<Diagnostic>, RunFiles)> = sources
+        .evals
+        .par_iter()
+        .map(|(key, origin)| check_eval(sources, key, origin, &cache))
+        .collect();
     let mut diagnostics = Vec::new();
-    let mut cache = DataCache::default();
     let mut run_files = BTreeMap::new();
-    for (key, origin) in &sources.evals {
-        let document = &sources.documents[origin.document];
-        let base = FieldPath::default().key("evals").key(key);
-        let Some(node) = document.node.find(&base) else {
-            continue;
-        };
-        let eval = match document.manifest.as_ref().and_then(|m| m.evals.get(key)) {
-            Some(spec) => PartialEval::from_spec(spec),
-            None => PartialEval::read(node),
-        };
-        let source = &sources.files[document.file];
-        let mut checker = EvalChecker {
-            key,
-            eval: &eval,
-            doc: &document.node,
-            source,
-            root: &sources.root,
-            root_display: &sources.root_display,
-            base,
-            findings: Vec::new(),
-            data: Vec::new(),
-            run_files: &mut run_files,
-        };
-        checker.check(&mut cache);
-        diagnostics.extend(
-            checker
-                .findings
-                .into_iter()
-                .map(|f| f.into_diagnostic(source)),
-        );
-        diagnostics.extend(checker.data);
+    for (found, files) in checked {
+        diagnostics.extend(found);
+        run_files.extend(files);
     }
     (
         diagnostics,
@@ -87,6 +67,47 @@ pub(crate) fn check(sources: &Sources) -> (Vec<Diagnostic>, Checked) {
             run_files,
         },
     )
+}
+
+/// The data file of each run with a `file` source, by (eval key, run key).
+type RunFiles = BTreeMap<(String, String), PathBuf>;
+
+fn check_eval(
+    sources: &Sources,
+    key: &str,
+    origin: &EvalOrigin,
+    cache: &DataCache,
+) -> (Vec<Diagnostic>, RunFiles) {
+    let document = &sources.documents[origin.document];
+    let base = FieldPath::default().key("evals").key(key);
+    let Some(node) = document.node.find(&base) else {
+        return Default::default();
+    };
+    let eval = match document.manifest.as_ref().and_then(|m| m.evals.get(key)) {
+        Some(spec) => PartialEval::from_spec(spec),
+        None => PartialEval::read(node),
+    };
+    let source = &sources.files[document.file];
+    let mut checker = EvalChecker {
+        key,
+        eval: &eval,
+        doc: &document.node,
+        source,
+        root: &sources.root,
+        root_display: &sources.root_display,
+        base,
+        findings: Vec::new(),
+        data: Vec::new(),
+        run_files: BTreeMap::new(),
+    };
+    checker.check(cache);
+    let mut diagnostics: Vec<Diagnostic> = checker
+        .findings
+        .into_iter()
+        .map(|f| f.into_diagnostic(source))
+        .collect();
+    diagnostics.extend(checker.data);
+    (diagnostics, checker.run_files)
 }
 
 /// Whether `key` is a valid eval or run key: `[a-z0-9][a-z0-9._-]{0,62}`.
@@ -120,7 +141,7 @@ struct EvalChecker<'a> {
     findings: Vec<Finding>,
     /// Problems located in data files rather than in the manifest.
     data: Vec<Diagnostic>,
-    run_files: &'a mut BTreeMap<(String, String), PathBuf>,
+    run_files: RunFiles,
 }
 
 impl EvalChecker<'_> {
@@ -131,7 +152,7 @@ impl EvalChecker<'_> {
         &mut self.findings[last]
     }
 
-    fn check(&mut self, cache: &mut DataCache) {
+    fn check(&mut self, cache: &DataCache) {
         let base = self.base.clone();
         self.check_key(self.key, &base, "eval");
         let eval = self.eval;

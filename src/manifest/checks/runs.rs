@@ -18,7 +18,7 @@ impl EvalChecker<'_> {
         run: &PartialRun<'_>,
         ns: &Namespaces<'_>,
         validator: Option<&jsonschema::Validator>,
-        cache: &mut DataCache,
+        cache: &DataCache,
     ) {
         let path = self.base.key("runs").key(key);
         self.check_key(key, &path, "run");
@@ -68,7 +68,7 @@ impl EvalChecker<'_> {
         ds: &KnownRunDataSource,
         path: &FieldPath,
         validator: Option<&jsonschema::Validator>,
-        cache: &mut DataCache,
+        cache: &DataCache,
     ) {
         let source = ds.source();
         let allowed: &[&str] = match ds {
@@ -128,7 +128,7 @@ impl EvalChecker<'_> {
         written: &str,
         path: &FieldPath,
         validator: Option<&jsonschema::Validator>,
-        cache: &mut DataCache,
+        cache: &DataCache,
     ) {
         let manifest_dir = self
             .source
@@ -150,7 +150,7 @@ impl EvalChecker<'_> {
             Ok((canonical, display)) => {
                 if let Some(rows) = cache.rows(&canonical, &display, &mut self.data) {
                     if let Some(validator) = validator {
-                        data::check_rows(rows, validator, &mut self.data);
+                        data::check_rows(&rows, validator, &mut self.data);
                     }
                 }
                 self.run_files
