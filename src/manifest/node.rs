@@ -240,25 +240,35 @@ impl Node {
 
 /// Resolves an unquoted scalar by the YAML 1.2 core schema (so `yes` stays a string).
 /// `.inf` and `.nan` stay strings: JSON cannot carry them and no manifest field wants them.
-pub(crate) fn resolve_plain(text: &str) -> NodeValue {
-    match text {
+pub(crate) fn resolve_plain(text: impl AsRef<str> + Into<String>) -> NodeValue {
+    match text.as_ref() {
         "" | "~" | "null" | "Null" | "NULL" => return NodeValue::Null,
         "true" | "True" | "TRUE" => return NodeValue::Bool(true),
         "false" | "False" | "FALSE" => return NodeValue::Bool(false),
         _ => {}
     }
-    if let Some(i) = parse_int(text) {
+    // Only a digit, a sign or a point can start a number: most plain scalars are words.
+    if !text
+        .as_ref()
+        .starts_with(|c: char| c.is_ascii_digit() || matches!(c, '-' | '+' | '.'))
+    {
+        return NodeValue::Str {
+            text: text.into(),
+            plain: true,
+        };
+    }
+    if let Some(i) = parse_int(text.as_ref()) {
         return NodeValue::Int(i);
     }
-    if looks_like_float(text) {
-        if let Ok(x) = text.parse::<f64>() {
+    if looks_like_float(text.as_ref()) {
+        if let Ok(x) = text.as_ref().parse::<f64>() {
             if x.is_finite() {
                 return NodeValue::Float(x);
             }
         }
     }
     NodeValue::Str {
-        text: text.to_string(),
+        text: text.into(),
         plain: true,
     }
 }
@@ -283,10 +293,9 @@ fn looks_like_float(text: &str) -> bool {
         Some(i) => (&body[..i], Some(&body[i + 1..])),
         None => (body, None),
     };
-    let digits = mantissa.replace('.', "");
-    let mantissa_ok = mantissa.matches('.').count() <= 1
-        && !digits.is_empty()
-        && digits.bytes().all(|b| b.is_ascii_digit());
+    let mantissa_ok = mantissa.bytes().filter(|&b| b == b'.').count() <= 1
+        && mantissa.bytes().any(|b| b.is_ascii_digit())
+        && mantissa.bytes().all(|b| b.is_ascii_digit() || b == b'.');
     let exponent_ok = exponent.is_none_or(|e| {
         let e = e.strip_prefix(['-', '+']).unwrap_or(e);
         !e.is_empty() && e.bytes().all(|b| b.is_ascii_digit())

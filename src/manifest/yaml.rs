@@ -3,6 +3,7 @@
 //! nesting depth, and alias expansion ("billion laughs") are bounded here, before any
 //! recursive code sees the tree.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 use saphyr_parser::{Event, Parser, ScalarStyle, Span as YamlSpan};
@@ -115,7 +116,7 @@ impl Builder<'_> {
                 self.documents.push(root);
             }
             Event::Scalar(text, style, anchor, tag) => {
-                let value = scalar_value(&text, style, tag.as_deref().map(|t| t.suffix.as_str()));
+                let value = scalar_value(text, style, tag.as_deref().map(|t| t.suffix.as_str()));
                 let node = Node { value, span };
                 self.count(1, span)?;
                 if anchor > 0 {
@@ -224,14 +225,15 @@ impl Builder<'_> {
                     value: node,
                 }),
                 None => {
-                    let name = key_text(&node).ok_or_else(|| {
+                    let span = node.span;
+                    let name = key_text(node).ok_or_else(|| {
                         self.error_at(
-                            node.span,
+                            span,
                             "mapping keys must be plain values, not lists or mappings",
                         )
                     })?;
                     if let Some(Frame::Map { key, .. }) = self.stack.last_mut() {
-                        *key = Some((name, node.span));
+                        *key = Some((name, span));
                     }
                 }
             },
@@ -242,23 +244,13 @@ impl Builder<'_> {
     /// Applies `<<` merge keys and reports keys defined twice in one mapping (the later one
     /// is kept, as YAML loaders that accept duplicates do; the error fails validation anyway).
     fn merge_and_check_duplicates(&mut self, entries: Vec<Entry>) -> Vec<Entry> {
-        let (merges, mut own): (Vec<Entry>, Vec<Entry>) =
-            entries.into_iter().partition(|e| e.key == "<<");
-        let mut order: Vec<usize> = (0..own.len()).collect();
-        order.sort_by(|&a, &b| own[a].key.cmp(&own[b].key).then(a.cmp(&b)));
-        for pair in order.windows(2) {
-            let (first, second) = (&own[pair[0]], &own[pair[1]]);
-            if first.key == second.key {
-                let first_loc = self.source.location(first.key_span);
-                let diagnostic = self
-                    .error_at(second.key_span, format!("duplicate key `{}`", second.key))
-                    .note(format!(
-                        "first defined at {}:{}:{}",
-                        first_loc.file, first_loc.line, first_loc.column
-                    ));
-                self.diagnostics.push(diagnostic);
-            }
-        }
+        // Most mappings merge nothing: keep their entries where they are.
+        let (merges, mut own): (Vec<Entry>, Vec<Entry>) = if entries.iter().any(|e| e.key == "<<") {
+            entries.into_iter().partition(|e| e.key == "<<")
+        } else {
+            (Vec::new(), entries)
+        };
+        self.report_duplicates(&own);
         for merge in merges {
             let sources = match merge.value.value {
                 NodeValue::Seq(items) => items,
@@ -281,6 +273,26 @@ impl Builder<'_> {
     }
 }
 
+impl Builder<'_> {
+    fn report_duplicates(&mut self, entries: &[Entry]) {
+        let mut order: Vec<usize> = (0..entries.len()).collect();
+        order.sort_unstable_by(|&a, &b| entries[a].key.cmp(&entries[b].key).then(a.cmp(&b)));
+        for pair in order.windows(2) {
+            let (first, second) = (&entries[pair[0]], &entries[pair[1]]);
+            if first.key == second.key {
+                let first_loc = self.source.location(first.key_span);
+                let diagnostic = self
+                    .error_at(second.key_span, format!("duplicate key `{}`", second.key))
+                    .note(format!(
+                        "first defined at {}:{}:{}",
+                        first_loc.file, first_loc.line, first_loc.column
+                    ));
+                self.diagnostics.push(diagnostic);
+            }
+        }
+    }
+}
+
 fn extend(start: Span, end: Span) -> Span {
     Span {
         end_line: end.end_line,
@@ -289,26 +301,22 @@ fn extend(start: Span, end: Span) -> Span {
     }
 }
 
-fn key_text(node: &Node) -> Option<String> {
-    match &node.value {
+fn key_text(node: Node) -> Option<String> {
+    match node.value {
         NodeValue::Null => Some(String::new()),
         NodeValue::Bool(b) => Some(b.to_string()),
         NodeValue::Int(i) => Some(i.to_string()),
         NodeValue::Float(x) => Some(x.to_string()),
-        NodeValue::Str { text, .. } => Some(text.clone()),
+        NodeValue::Str { text, .. } => Some(text),
         NodeValue::Seq(_) | NodeValue::Map(_) => None,
     }
 }
 
-fn scalar_value(text: &str, style: ScalarStyle, tag: Option<&str>) -> NodeValue {
+fn scalar_value(text: Cow<'_, str>, style: ScalarStyle, tag: Option<&str>) -> NodeValue {
     match (style, tag) {
-        (_, Some("str")) => NodeValue::Str {
-            text: text.to_string(),
-            plain: false,
-        },
-        (ScalarStyle::Plain, _) => resolve_plain(text),
+        (ScalarStyle::Plain, tag) if tag != Some("str") => resolve_plain(text),
         _ => NodeValue::Str {
-            text: text.to_string(),
+            text: text.into_owned(),
             plain: false,
         },
     }
