@@ -1,8 +1,9 @@
 //! When and how long to wait before trying a request again: exponential backoff with full
 //! jitter, honouring the service's `retry-after-ms` / `Retry-After` (capped), and never
-//! retrying what retrying cannot fix. Pure, so the policy is tested without a network.
+//! retrying what retrying cannot fix. Pure but for the clock an HTTP-date `Retry-After` needs,
+//! so the policy is tested without a network.
 
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 #[derive(Debug, Clone, Copy)]
 pub struct RetryPolicy {
@@ -88,10 +89,17 @@ fn requested_delay(failure: &Failure<'_>) -> Option<Duration> {
     {
         return (ms.is_finite() && ms >= 0.0).then(|| Duration::from_secs_f64(ms / 1000.0));
     }
-    let seconds = failure
-        .retry_after
-        .and_then(|v| v.trim().parse::<f64>().ok())?;
-    (seconds.is_finite() && seconds >= 0.0).then(|| Duration::from_secs_f64(seconds))
+    let value = failure.retry_after?.trim();
+    match value.parse::<f64>() {
+        Ok(seconds) => {
+            (seconds.is_finite() && seconds >= 0.0).then(|| Duration::from_secs_f64(seconds))
+        }
+        // RFC 9110 also allows an HTTP-date; one already past means "now".
+        Err(_) => httpdate::parse_http_date(value).ok().map(|at| {
+            at.duration_since(SystemTime::now())
+                .unwrap_or(Duration::ZERO)
+        }),
+    }
 }
 
 #[cfg(test)]
@@ -164,6 +172,36 @@ mod tests {
             ..status(429)
         };
         assert_eq!(delay(&policy, 0, &huge, 0.0), policy.max_retry_after);
+    }
+
+    #[test]
+    fn honours_an_http_date() {
+        let policy = RetryPolicy::default();
+        let in_20s = httpdate::fmt_http_date(SystemTime::now() + Duration::from_secs(20));
+        let soon = Failure {
+            retry_after: Some(&in_20s),
+            ..status(503)
+        };
+        let waited = delay(&policy, 0, &soon, 0.0);
+        assert!(
+            waited > Duration::from_secs(17) && waited <= Duration::from_secs(20),
+            "{waited:?}"
+        );
+        let past = Failure {
+            retry_after: Some("Wed, 21 Oct 2015 07:28:00 GMT"),
+            ..status(503)
+        };
+        assert_eq!(delay(&policy, 0, &past, 0.9), Duration::ZERO);
+        let far = Failure {
+            retry_after: Some("Fri, 31 Dec 9999 23:59:59 GMT"),
+            ..status(503)
+        };
+        assert_eq!(delay(&policy, 0, &far, 0.0), policy.max_retry_after);
+        let garbage = Failure {
+            retry_after: Some("soon"),
+            ..status(503)
+        };
+        assert_eq!(delay(&policy, 0, &garbage, 1.0), Duration::from_millis(500));
     }
 
     #[test]
