@@ -144,3 +144,33 @@ async fn a_refused_connection_is_retried_then_reported() {
     assert!(matches!(error, ApiError::Transport { .. }), "{error:?}");
     assert_eq!(client.requests(), 9, "the first attempt and eight retries");
 }
+
+#[tokio::test]
+async fn lists_files_past_the_services_page_of_10000() {
+    let server = start(config()).await;
+    let client = connect(&server.base_url(), Auth::None);
+    let mut uploads = tokio::task::JoinSet::new();
+    for i in 0..10_001 {
+        let client = client.clone();
+        uploads.spawn(async move {
+            client
+                .upload_file(&format!("f{i}.jsonl"), b"{\"item\": {}}\n".to_vec())
+                .await
+                .map(|f| f.id)
+        });
+    }
+    while let Some(uploaded) = uploads.join_next().await {
+        uploaded
+            .unwrap_or_else(|e| panic!("{e}"))
+            .unwrap_or_else(|e| panic!("{e}"));
+    }
+    let before = client.requests();
+    let files = client.list_files().await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(files.len(), 10_001);
+    assert_eq!(
+        client.requests() - before,
+        2,
+        "one full page, then the rest"
+    );
+    server.shutdown().await;
+}

@@ -287,11 +287,21 @@ impl Client {
         path: &str,
         query: &[(&str, &str)],
     ) -> Result<Vec<T>, ApiError> {
+        self.pages(path, query, Some(PAGE_LIMIT)).await
+    }
+
+    /// Follows `has_more`/`last_id`; `limit` None leaves the page size to the service.
+    async fn pages<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        query: &[(&str, &str)],
+        limit: Option<&str>,
+    ) -> Result<Vec<T>, ApiError> {
         let mut items = Vec::new();
         let mut after: Option<String> = None;
         loop {
             let mut page_query: Vec<(&str, &str)> = query.to_vec();
-            page_query.push(("limit", PAGE_LIMIT));
+            page_query.extend(limit.map(|l| ("limit", l)));
             if let Some(after) = after.as_deref() {
                 page_query.push(("after", after));
             }
@@ -411,11 +421,11 @@ impl Client {
             .await
     }
 
+    /// Every eval file. The page size is the service's (OpenAI's default is its maximum,
+    /// 10,000; Azure documents only `purpose`), and a further page is asked for only when the
+    /// service says there is one.
     pub async fn list_files(&self) -> Result<Vec<FileObject>, ApiError> {
-        let page: Page<FileObject> = self
-            .json(Method::GET, "/files", &[("purpose", "evals")], None)
-            .await?;
-        Ok(page.data)
+        self.pages("/files", &[("purpose", "evals")], None).await
     }
 }
 
