@@ -39,6 +39,7 @@ async fn bench() -> Result<(), Box<dyn std::error::Error>> {
         fault_rate: 0.0,
         seed: 0,
         model_endpoint: None,
+        file_processing_ms: 0,
     })
     .await?;
     let base = format!("{}/v1", server.base_url());

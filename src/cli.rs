@@ -209,4 +209,8 @@ pub struct ServeArgs {
     /// An OpenAI-compatible chat completions endpoint for model graders and sampling runs.
     #[arg(long)]
     pub model_endpoint: Option<String>,
+    /// Keep each upload `pending` this many milliseconds before it is `processed`, as Azure
+    /// processes files asynchronously; a run that uses it earlier is refused.
+    #[arg(long, default_value_t = 0)]
+    pub file_processing_ms: u64,
 }

@@ -96,6 +96,7 @@ pub fn run(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<u8, Err
                 fault_rate: args.fault_rate,
                 seed: args.seed,
                 model_endpoint: args.model_endpoint,
+                file_processing_ms: args.file_processing_ms,
             };
             let runtime = tokio::runtime::Runtime::new().map_err(Error::Runtime)?;
             runtime.block_on(emulator::serve(config))?;

@@ -13,6 +13,7 @@ use common::Outcome;
 use emulator_support::{config, start};
 use evalctl::api::wire::{Eval, EvalRun};
 use evalctl::api::{Client, Connection};
+use evalctl::emulator;
 use serde_json::json;
 
 async fn evalctl(dir: &Path, args: &[&str], base: &str) -> Outcome {
@@ -551,6 +552,56 @@ async fn a_failed_run_makes_wait_exit_1() {
         outcome.stderr.contains("a run did not complete"),
         "{}",
         outcome.stderr
+    );
+    server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn runs_start_only_after_the_service_has_processed_their_upload() {
+    let server = start(emulator::Config {
+        file_processing_ms: 1_500,
+        ..config()
+    })
+    .await;
+    let base = server.base_url();
+    // The service refuses a run on a file it is still processing, so an apply that did not
+    // wait would fail here.
+    let api = client(&base);
+    let eval = api
+        .create_eval(&json!({
+            "data_source_config": {"type": "custom", "item_schema": {"type": "object", "properties": {"a": {"type": "string"}}}},
+            "testing_criteria": [{"type": "string_check", "name": "s", "input": "{{item.a}}", "reference": "x", "operation": "eq"}]
+        }))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let early = api
+        .upload_file("early.jsonl", b"{\"item\": {\"a\": \"x\"}}\n".to_vec())
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(early.status, "pending");
+    let refused = api
+        .create_run(
+            &eval.id,
+            &json!({"data_source": {"type": "jsonl", "source": {"type": "file_id", "id": early.id}}}),
+        )
+        .await;
+    assert!(
+        refused
+            .as_ref()
+            .is_err_and(|e| e.to_string().contains("still being processed")),
+        "{refused:?}"
+    );
+
+    let dir = project();
+    let outcome = evalctl(dir.path(), &["apply", "--auto-approve"], &base).await;
+    assert_eq!(outcome.code, 0, "{}", outcome.transcript());
+    let counted = Counted::of(&base).await;
+    let capitals = counted.live("capitals");
+    assert_eq!(capitals.len(), 1);
+    assert_eq!(
+        counted.runs_of(&capitals[0].id).len(),
+        1,
+        "the run on the uploaded file started once it was processed"
     );
     server.shutdown().await;
 }

@@ -49,6 +49,9 @@ pub struct Config {
     pub fault_rate: f64,
     pub seed: u64,
     pub model_endpoint: Option<String>,
+    /// How long an upload stays `pending` before it is `processed` (Azure processes files
+    /// asynchronously); runs may not use it before then. 0: processed at once.
+    pub file_processing_ms: u64,
 }
 
 impl Config {
@@ -63,6 +66,7 @@ impl Config {
             fault_rate: 0.0,
             seed: 0,
             model_endpoint: None,
+            file_processing_ms: 0,
         }
     }
 }

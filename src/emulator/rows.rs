@@ -88,6 +88,12 @@ pub(crate) fn file_of(data_source: &Value, store: &Store) -> Result<Option<Bytes
                     format!("No file found with id '{id}'."),
                 )
             })?;
+            if file.is_pending() {
+                return Err(ApiError::invalid_value(
+                    "data_source.source.id",
+                    format!("File '{id}' is still being processed (status 'pending'); wait until it is 'processed'."),
+                ));
+            }
             Ok(Some(file.content.clone()))
         }
         other => Err(ApiError::invalid_value(

@@ -25,6 +25,7 @@ pub fn config() -> Config {
         fault_rate: 0.0,
         seed: 0,
         model_endpoint: None,
+        file_processing_ms: 0,
     }
 }
 

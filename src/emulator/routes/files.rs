@@ -60,7 +60,8 @@ pub(crate) async fn create(
         )
     })?;
     let form = read_form(multipart).await?;
-    let new = validate(form, flavor)?;
+    let mut new = validate(form, flavor)?;
+    new.processing = std::time::Duration::from_millis(state.config.file_processing_ms);
     let file = state.store.write().create_file(new)?;
     Ok(json(StatusCode::OK, &file))
 }
@@ -112,6 +113,7 @@ fn validate(form: Form, flavor: Flavor) -> Result<NewFile, ApiError> {
         purpose,
         expires_after,
         content,
+        processing: std::time::Duration::ZERO,
     })
 }
 
@@ -141,7 +143,7 @@ pub(crate) async fn get(
     State(state): State<AppState>,
     Path(file_id): Path<String>,
 ) -> Result<Response, ApiError> {
-    let file = state.store.read().file(&file_id)?.file.clone();
+    let file = state.store.read().file(&file_id)?.object();
     Ok(json(StatusCode::OK, &file))
 }
 

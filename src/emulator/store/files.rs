@@ -13,6 +13,8 @@ pub(crate) struct NewFile {
     pub(crate) purpose: String,
     pub(crate) expires_after: Option<i64>,
     pub(crate) content: axum::body::Bytes,
+    /// How long it stays `pending`.
+    pub(crate) processing: std::time::Duration,
 }
 
 impl Store {
@@ -27,7 +29,8 @@ impl Store {
             bytes: new.content.len() as u64,
             created_at,
             expires_at: new.expires_after.map(|seconds| created_at + seconds),
-            // Uploads are checked when a run uses them, so they are ready at once.
+            // Uploads are checked when a run uses them; `pending` is shown while the
+            // configured processing time runs.
             status: "processed".into(),
             status_details: None,
         };
@@ -39,11 +42,13 @@ impl Store {
         self.insert_file(
             seq,
             FileEntry {
-                file: file.clone(),
+                file,
                 content: new.content,
+                pending_until: (!new.processing.is_zero())
+                    .then(|| std::time::Instant::now() + new.processing),
             },
         );
-        Ok(file)
+        Ok(self.files[&seq].object())
     }
 
     pub(crate) fn insert_file(&mut self, seq: u64, entry: FileEntry) {
@@ -79,9 +84,9 @@ impl Store {
         let after = params.after_seq()?;
         let purpose = params.filter("purpose");
         let files = range_after(&self.files, after, params.order)
-            .map(|(_, entry)| &entry.file)
-            .filter(|file| purpose.is_none_or(|p| file.purpose == p));
+            .map(|(_, entry)| entry)
+            .filter(|entry| purpose.is_none_or(|p| entry.file.purpose == p));
         let (page, has_more) = take_page(files, params.limit);
-        Ok((page.into_iter().cloned().collect(), has_more))
+        Ok((page.into_iter().map(FileEntry::object).collect(), has_more))
     }
 }

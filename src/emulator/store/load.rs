@@ -39,6 +39,7 @@ impl Store {
                 FileEntry {
                     file,
                     content: content.into(),
+                    pending_until: None,
                 },
             );
         }

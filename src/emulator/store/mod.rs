@@ -79,8 +79,27 @@ impl RunEntry {
 
 #[derive(Debug, Clone)]
 pub(crate) struct FileEntry {
+    /// As it is once processed (and as it is persisted: a restart finishes processing).
     pub(crate) file: FileObject,
     pub(crate) content: axum::body::Bytes,
+    /// Until when the upload is still `pending`.
+    pub(crate) pending_until: Option<std::time::Instant>,
+}
+
+impl FileEntry {
+    pub(crate) fn is_pending(&self) -> bool {
+        self.pending_until
+            .is_some_and(|until| std::time::Instant::now() < until)
+    }
+
+    /// The File object as the service shows it now.
+    pub(crate) fn object(&self) -> FileObject {
+        let mut file = self.file.clone();
+        if self.is_pending() {
+            file.status = "pending".into();
+        }
+        file
+    }
 }
 
 #[derive(Debug, Default)]
