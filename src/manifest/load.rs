@@ -16,6 +16,7 @@ use super::model::{ManifestFile, Settings};
 use super::node::{FieldPath, Node, NodeValue, Trail};
 use super::source::{SourceFile, Span};
 use super::structure::Structure;
+use super::typed::from_node;
 use super::yaml;
 
 /// Manifests are written by people; anything larger is almost certainly data that belongs in
@@ -264,7 +265,7 @@ fn parse_manifest(
             .into_iter()
             .map(|(node, clean)| {
                 let manifest = clean
-                    .then(|| serde_json::from_value::<ManifestFile>(node.to_json()))
+                    .then(|| from_node::<ManifestFile>(&node))
                     .and_then(|typed| {
                         // The structure check should have caught this; say what serde found.
                         typed
@@ -308,7 +309,7 @@ fn read_settings(sources: &mut Sources, env: Env<'_>) -> Settings {
     documents
         .into_iter()
         .find(|(_, clean)| *clean)
-        .and_then(|(node, _)| serde_json::from_value(node.to_json()).ok())
+        .and_then(|(node, _)| from_node(&node).ok())
         .unwrap_or_default()
 }
 

@@ -11,6 +11,7 @@ pub mod model;
 pub(crate) mod node;
 pub(crate) mod source;
 pub(crate) mod structure;
+pub(crate) mod typed;
 pub(crate) mod yaml;
 
 use std::collections::BTreeMap;

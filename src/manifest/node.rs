@@ -1,9 +1,10 @@
 //! The YAML document tree that validation works on: every value and every mapping key keeps
 //! its span, so any problem found later (in the structure, a template, a data row) can point
-//! at the exact place in the file. Converted to `serde_json::Value` for typed deserialization.
+//! at the exact place in the file. Typed values are read from it directly (`typed.rs`).
 
 use std::fmt;
 
+#[cfg(test)]
 use serde_json::{Map, Number, Value};
 
 use super::source::Span;
@@ -210,6 +211,7 @@ impl Node {
         }
     }
 
+    #[cfg(test)]
     pub(crate) fn to_json(&self) -> Value {
         match &self.value {
             NodeValue::Null => Value::Null,

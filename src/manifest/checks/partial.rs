@@ -13,6 +13,7 @@ use crate::manifest::model::{
     KnownRunDataSource, Metadata, RunDataSource, Unrecognized,
 };
 use crate::manifest::node::{Node, NodeValue};
+use crate::manifest::typed::from_node;
 
 /// Parts borrow from the deserialized eval when there is one, and are owned otherwise.
 pub(crate) struct PartialEval<'a> {
@@ -46,7 +47,7 @@ impl PartialRun<'_> {
 }
 
 fn typed<T: DeserializeOwned>(node: Option<&Node>) -> Option<T> {
-    serde_json::from_value(node?.to_json()).ok()
+    from_node(node?).ok()
 }
 
 /// An object of a known `type` that failed to deserialize is broken, not unknown: serde's

@@ -47,7 +47,6 @@ pub(crate) fn check(
     out: &mut Vec<Finding>,
 ) {
     for reference in references(text) {
-        let span = reference_span(source, node.span, &reference.expr);
         let problem = match reference.namespace() {
             "item" => check_item(&reference.segments[1..], ns.item_schema),
             "sample" => check_sample(&reference.segments[1..], ns.sample),
@@ -63,6 +62,7 @@ pub(crate) fn check(
             ),
         };
         if let Some(problem) = problem {
+            let span = reference_span(source, node.span, &reference.expr);
             let mut finding = match problem.warning {
                 false => Finding::error(span, path, problem.message),
                 true => Finding::warning(span, path, problem.message),
