@@ -74,23 +74,13 @@ pub fn load(path: &Path) -> Loaded {
 
 /// `load` with the environment given explicitly.
 pub fn load_with_env(path: &Path, env: &(dyn Fn(&str) -> Option<String> + Sync)) -> Loaded {
-    let t0 = std::time::Instant::now();
     let mut sources = load::read_sources(path, env);
-    let t1 = t0.elapsed();
     let (semantic, checked) = checks::check(&sources);
-    let t2 = t0.elapsed();
-    if std::env::var_os("EVALCTL_PHASES").is_some() {
-        eprintln!("read_sources {:?} checks {:?}", t1, t2 - t1);
-    }
     let mut diagnostics = std::mem::take(&mut sources.diagnostics);
     diagnostics.extend(semantic);
     sort(&mut diagnostics);
     let has_errors = diagnostics.iter().any(|d| d.severity == Severity::Error);
-    let t3 = t0.elapsed();
     let project = (!has_errors).then(|| build_project(sources, checked));
-    if std::env::var_os("EVALCTL_PHASES").is_some() {
-        eprintln!("sort {:?} build {:?}", t3 - t2, t0.elapsed() - t3);
-    }
     Loaded {
         project,
         diagnostics,
