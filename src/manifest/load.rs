@@ -154,7 +154,8 @@ pub(crate) fn read_text(
     too_large_hint: &str,
 ) -> Result<String, Diagnostic> {
     let fail = |e: std::io::Error| Diagnostic::error(format!("cannot read `{display}`: {e}"));
-    let size = std::fs::metadata(path).map_err(fail)?.len();
+    let mut file = std::fs::File::open(path).map_err(fail)?;
+    let size = file.metadata().map_err(fail)?.len();
     if size > limit {
         return Err(Diagnostic::error(format!(
             "`{display}` is {:.1} MiB; the limit is {} MiB",
@@ -164,7 +165,8 @@ pub(crate) fn read_text(
         .at(Some(whole_file(display)))
         .note(too_large_hint));
     }
-    let bytes = std::fs::read(path).map_err(fail)?;
+    let mut bytes = Vec::with_capacity(size as usize);
+    std::io::Read::read_to_end(&mut file, &mut bytes).map_err(fail)?;
     String::from_utf8(bytes).map_err(|e| {
         let valid = &e.as_bytes()[..e.utf8_error().valid_up_to()];
         let text = String::from_utf8_lossy(valid);

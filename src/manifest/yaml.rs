@@ -275,6 +275,13 @@ impl Builder<'_> {
 
 impl Builder<'_> {
     fn report_duplicates(&mut self, entries: &[Entry]) {
+        // Manifest mappings are small: comparing pairs beats sorting a copy of the keys.
+        if entries.len() <= 16 {
+            let twice = |(i, e): (usize, &Entry)| entries[..i].iter().any(|f| f.key == e.key);
+            if !entries.iter().enumerate().any(twice) {
+                return;
+            }
+        }
         let mut order: Vec<usize> = (0..entries.len()).collect();
         order.sort_unstable_by(|&a, &b| entries[a].key.cmp(&entries[b].key).then(a.cmp(&b)));
         for pair in order.windows(2) {

@@ -143,36 +143,42 @@ pub fn grader_canonical(grader: &Value) -> Value {
     let Some(map) = grader.as_object() else {
         return grader.clone();
     };
-    let mut out = without(map, &["id"]);
-    out.retain(|_, v| !v.is_null());
-    let kind = out
-        .get("type")
-        .and_then(Value::as_str)
-        .unwrap_or("")
-        .to_string();
-    if matches!(kind.as_str(), "label_model" | "score_model") {
-        if let Some(Value::Array(messages)) = out.get_mut("input") {
-            for message in messages.iter_mut() {
-                *message = message_canonical(message);
-            }
+    let kind = map.get("type").and_then(Value::as_str).unwrap_or("");
+    let model_grader = matches!(kind, "label_model" | "score_model");
+    // One copy of what is kept, built as it is read: every plan canonicalises every grader.
+    let mut out = Map::with_capacity(map.len());
+    for (key, value) in map {
+        if key == "id" || value.is_null() {
+            continue;
         }
+        let value = match value {
+            Value::Array(messages) if model_grader && key == "input" => {
+                Value::Array(messages.iter().map(message_canonical).collect())
+            }
+            _ => value.clone(),
+        };
+        out.insert(key.clone(), value);
     }
     if kind == "score_model" {
-        if out.get("range") == Some(&json!([0.0, 1.0])) || out.get("range") == Some(&json!([0, 1]))
-        {
-            out.remove("range");
-        }
-        if let Some(Value::Object(params)) = out.get_mut("sampling_params") {
-            params.retain(|_, v| !v.is_null());
-        }
-        if out
-            .get("sampling_params")
-            .is_some_and(|p| p.as_object().is_some_and(Map::is_empty))
-        {
-            out.remove("sampling_params");
-        }
+        drop_score_model_defaults(&mut out);
     }
     Value::Object(out)
+}
+
+/// What the service fills in for a `score_model` grader when it is not given.
+fn drop_score_model_defaults(out: &mut Map<String, Value>) {
+    if out.get("range") == Some(&json!([0.0, 1.0])) || out.get("range") == Some(&json!([0, 1])) {
+        out.remove("range");
+    }
+    if let Some(Value::Object(params)) = out.get_mut("sampling_params") {
+        params.retain(|_, v| !v.is_null());
+    }
+    if out
+        .get("sampling_params")
+        .is_some_and(|p| p.as_object().is_some_and(Map::is_empty))
+    {
+        out.remove("sampling_params");
+    }
 }
 
 /// A message in the stored EvalItem form: `type: message`, content parts typed.

@@ -157,8 +157,8 @@ impl EvalChecker<'_> {
         self.check_key(self.key, &base, "eval");
         let eval = self.eval;
         self.check_metadata(eval.metadata(), &base.key("metadata"), EVAL_RESERVED_PAIRS);
-        let validator = self.check_config();
         let schema = item_schema(eval);
+        let validator = self.check_config(schema.as_ref());
         let namespaces = Namespaces {
             item_schema: schema.as_ref(),
             sample: self.sample_access(),
@@ -224,8 +224,9 @@ impl EvalChecker<'_> {
         }
     }
 
-    /// Checks the data source config; returns the compiled `item_schema` for row checks.
-    fn check_config(&mut self) -> Option<jsonschema::Validator> {
+    /// Checks the data source config; returns the compiled `item_schema` (given as the
+    /// config's, read once by the caller) for row checks.
+    fn check_config(&mut self, item_schema: Option<&Value>) -> Option<jsonschema::Validator> {
         let path = self.base.key("data_source_config");
         match self.eval.config()? {
             DataSourceConfig::Unrecognized(other) => {
@@ -234,8 +235,8 @@ impl EvalChecker<'_> {
                 self.findings.push(Finding::warning(span, &type_path, format!("data source config type `{}` is not known to evalctl; it is passed through verbatim", other.kind)));
                 None
             }
-            DataSourceConfig::Known(KnownDataSourceConfig::Custom(custom)) => {
-                match jsonschema::validator_for(&Value::Object(custom.item_schema.clone())) {
+            DataSourceConfig::Known(KnownDataSourceConfig::Custom(_)) => {
+                match jsonschema::validator_for(item_schema?) {
                     Ok(validator) => Some(validator),
                     Err(error) => {
                         self.error(
