@@ -6,37 +6,37 @@ use serde_json::Value;
 
 /// One `{{ ... }}` occurrence inside a template string.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Reference {
+pub struct Reference<'a> {
     /// Byte range of the whole `{{ ... }}` in the template string.
     pub start: usize,
     pub end: usize,
     /// The trimmed expression between the braces, e.g. `item.answer`.
-    pub expr: String,
+    pub expr: &'a str,
     /// The expression split into segments: `item.choices[0].text` -> `item`, `choices`, `0`, `text`.
-    pub segments: Vec<String>,
+    pub segments: Vec<&'a str>,
 }
 
-impl Reference {
+impl Reference<'_> {
     /// The namespace, e.g. `item` or `sample`.
     pub fn namespace(&self) -> &str {
-        self.segments.first().map(String::as_str).unwrap_or("")
+        self.segments.first().copied().unwrap_or("")
     }
 }
 
 /// Finds every `{{ ... }}` in `text`. An unterminated `{{` is not a reference (the service
 /// treats it as literal text).
-pub fn references(text: &str) -> Vec<Reference> {
+pub fn references(text: &str) -> Vec<Reference<'_>> {
     let mut found = Vec::new();
     let mut from = 0;
     while let Some(open) = text[from..].find("{{").map(|i| i + from) {
         let Some(close) = text[open + 2..].find("}}").map(|i| i + open + 2) else {
             break;
         };
-        let expr = text[open + 2..close].trim().to_string();
+        let expr = text[open + 2..close].trim();
         found.push(Reference {
             start: open,
             end: close + 2,
-            segments: split_path(&expr),
+            segments: split_path(expr),
             expr,
         });
         from = close + 2;
@@ -45,20 +45,20 @@ pub fn references(text: &str) -> Vec<Reference> {
 }
 
 /// Splits `a.b[0].c` into `a`, `b`, `0`, `c`.
-fn split_path(expr: &str) -> Vec<String> {
+fn split_path(expr: &str) -> Vec<&str> {
     expr.split(['.', '[', ']'])
         .map(str::trim)
         .filter(|s| !s.is_empty())
-        .map(|s| s.trim_matches(['"', '\'']).to_string())
+        .map(|s| s.trim_matches(['"', '\'']))
         .collect()
 }
 
 /// Looks a reference up in a JSON context such as `{"item": {...}, "sample": {...}}`.
-pub fn lookup<'a>(context: &'a Value, segments: &[String]) -> Option<&'a Value> {
+pub fn lookup<'a>(context: &'a Value, segments: &[&str]) -> Option<&'a Value> {
     segments
         .iter()
         .try_fold(context, |value, segment| match value {
-            Value::Object(map) => map.get(segment),
+            Value::Object(map) => map.get(*segment),
             Value::Array(items) => segment.parse::<usize>().ok().and_then(|i| items.get(i)),
             _ => None,
         })
@@ -91,7 +91,7 @@ mod tests {
     #[test]
     fn finds_references_with_and_without_spaces() {
         let refs = references("Q: {{item.question}} A: {{ sample.output_text }} {{ unterminated");
-        let exprs: Vec<_> = refs.iter().map(|r| r.expr.as_str()).collect();
+        let exprs: Vec<_> = refs.iter().map(|r| r.expr).collect();
         assert_eq!(exprs, ["item.question", "sample.output_text"]);
         assert_eq!(refs[1].namespace(), "sample");
     }

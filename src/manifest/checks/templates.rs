@@ -117,8 +117,8 @@ fn reference_span(source: &SourceFile, scalar: Span, expr: &str) -> Span {
     scalar
 }
 
-fn check_sample(segments: &[String], access: SampleAccess) -> Option<Problem> {
-    let field = segments.first().map(String::as_str).unwrap_or("");
+fn check_sample(segments: &[&str], access: SampleAccess) -> Option<Problem> {
+    let field = segments.first().copied().unwrap_or("");
     match access {
         SampleAccess::NotYet => {
             return Some(Problem::error("`sample` is not available here: run input messages are rendered before the model answers".into()));
@@ -150,11 +150,11 @@ fn check_sample(segments: &[String], access: SampleAccess) -> Option<Problem> {
 
 /// Walks `item_schema` along the reference. Stops (accepting) where the schema does not say
 /// what is inside (no `properties`, combinators, references it cannot follow).
-fn check_item(segments: &[String], item_schema: Option<&Value>) -> Option<Problem> {
+fn check_item(segments: &[&str], item_schema: Option<&Value>) -> Option<Problem> {
     let root = item_schema?;
     let mut schema = root;
     let mut walked = String::from("item");
-    for segment in segments {
+    for &segment in segments {
         schema = resolve_local(root, schema);
         if let Some(properties) = schema.get("properties").and_then(Value::as_object) {
             match properties.get(segment) {
@@ -180,7 +180,8 @@ fn check_item(segments: &[String], item_schema: Option<&Value>) -> Option<Proble
         } else {
             return None;
         }
-        walked = format!("{walked}.{segment}");
+        walked.push('.');
+        walked.push_str(segment);
     }
     None
 }
@@ -220,7 +221,7 @@ mod tests {
     }
 
     fn item(path: &str) -> Option<String> {
-        let segments: Vec<String> = path.split('.').map(String::from).collect();
+        let segments: Vec<&str> = path.split('.').collect();
         check_item(&segments, Some(&schema()))
             .map(|p| format!("{} {}", p.message, p.notes.join(" ")))
     }
