@@ -62,7 +62,7 @@ pub(crate) fn check(
             ),
         };
         if let Some(problem) = problem {
-            let span = reference_span(source, node.span, &reference.expr);
+            let span = reference_span(source, node.span, reference.expr);
             let mut finding = match problem.warning {
                 false => Finding::error(span, path, problem.message),
                 true => Finding::warning(span, path, problem.message),
