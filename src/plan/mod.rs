@@ -12,6 +12,7 @@ pub mod tags;
 
 use std::collections::BTreeMap;
 
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
@@ -155,42 +156,65 @@ impl Plan {
 pub fn plan(desired: &Desired, remote: &[RemoteEval], options: PlanOptions) -> Plan {
     let project = desired.project.as_str();
     let live = live_evals(remote, project);
-    let mut actions = Vec::new();
-    for (key, eval) in &desired.evals {
-        match live.get(key.as_str()) {
-            None => {
-                actions.push(Action::CreateEval(new_eval(eval, project)));
-                start_all_runs(eval, project, None, "new eval", &mut actions);
-            }
-            Some((current, duplicates)) => {
-                actions.extend(duplicates.iter().map(|d| supersede_duplicate(d, key)));
-                plan_existing(eval, current, project, &mut actions);
-            }
+    // Each eval's actions depend on that eval alone, so they are planned on all cores;
+    // collecting keeps them in key order.
+    let mut actions: Vec<Action> = desired
+        .evals
+        .par_iter()
+        .flat_map_iter(|(key, eval)| eval_actions(key, eval, live.get(key.as_str()), project))
+        .collect();
+    let kept = plan_removed(desired, &live, options, &mut actions);
+    Plan {
+        project: project.to_string(),
+        actions,
+        kept,
+        fingerprint: fingerprint(remote, project),
+    }
+}
+
+/// The actions of one desired eval, given its live evals (newest, older duplicates).
+fn eval_actions(
+    key: &str,
+    eval: &DesiredEval,
+    live: Option<&(&RemoteEval, Vec<&RemoteEval>)>,
+    project: &str,
+) -> Vec<Action> {
+    let mut actions = Vec::with_capacity(1 + eval.runs.len());
+    match live {
+        None => {
+            actions.push(Action::CreateEval(new_eval(eval, project)));
+            start_all_runs(eval, project, None, "new eval", &mut actions);
+        }
+        Some((current, duplicates)) => {
+            actions.extend(duplicates.iter().map(|d| supersede_duplicate(d, key)));
+            plan_existing(eval, current, project, &mut actions);
         }
     }
+    actions
+}
+
+/// Live evals whose key left the manifests: deleted with `--prune`, else returned as kept.
+fn plan_removed(
+    desired: &Desired,
+    live: &BTreeMap<&str, (&RemoteEval, Vec<&RemoteEval>)>,
+    options: PlanOptions,
+    actions: &mut Vec<Action>,
+) -> Vec<KeptEval> {
     let mut kept = Vec::new();
-    for (key, (current, duplicates)) in &live {
+    for (key, (current, duplicates)) in live {
         if desired.evals.contains_key(*key) {
             continue;
         }
         if options.prune {
             // Older live duplicates of a removed key go too, or the next plan shows them.
-            for duplicate in duplicates {
-                let delete = DeleteEval {
+            for eval in duplicates.iter().chain([current]) {
+                actions.push(Action::DeleteEval(DeleteEval {
                     key: key.to_string(),
-                    id: duplicate.id.clone(),
-                    name: duplicate.name.clone(),
-                    runs: duplicate.runs.len(),
-                };
-                actions.push(Action::DeleteEval(delete));
+                    id: eval.id.clone(),
+                    name: eval.name.clone(),
+                    runs: eval.runs.len(),
+                }));
             }
-            let delete = DeleteEval {
-                key: key.to_string(),
-                id: current.id.clone(),
-                name: current.name.clone(),
-                runs: current.runs.len(),
-            };
-            actions.push(Action::DeleteEval(delete));
         } else {
             kept.push(KeptEval {
                 key: key.to_string(),
@@ -199,12 +223,7 @@ pub fn plan(desired: &Desired, remote: &[RemoteEval], options: PlanOptions) -> P
             });
         }
     }
-    Plan {
-        project: project.to_string(),
-        actions,
-        kept,
-        fingerprint: fingerprint(remote, project),
-    }
+    kept
 }
 
 /// The live evals of this project by key: the newest one, and any older live duplicates
@@ -279,8 +298,9 @@ fn plan_existing(
     actions: &mut Vec<Action>,
 ) {
     let remote_spec = canonical::eval_spec(&current.data_source_config, &current.testing_criteria);
-    let desired_spec = canonical::eval_spec(&eval.data_source_config, &eval.testing_criteria);
     if canonical::hash(&remote_spec) != eval.spec_hash {
+        // Only a replacement shows the spec's differences.
+        let desired_spec = canonical::eval_spec(&eval.data_source_config, &eval.testing_criteria);
         let mut forced_by = Vec::new();
         diff::changes("", &remote_spec, &desired_spec, &mut forced_by);
         actions.push(Action::ReplaceEval(ReplaceEval {
@@ -410,21 +430,25 @@ fn start_run(
 /// Identity of the remote state a plan depends on: every eval of this project (live and
 /// superseded) with its name, metadata, spec and runs.
 pub fn fingerprint(remote: &[RemoteEval], project: &str) -> String {
-    let mut parts: Vec<Value> = remote
-        .iter()
+    // Hashing each eval's spec is the costly part: all cores.
+    let mut parts: Vec<(&str, Value)> = remote
+        .par_iter()
         .filter(|e| e.managed_by(project))
         .map(|e| {
             let mut runs: Vec<(&str, &Metadata)> = e.runs.iter().map(|r| (r.id.as_str(), &r.metadata)).collect();
             runs.sort();
-            json!({
+            let part = json!({
                 "id": e.id, "name": e.name, "metadata": e.metadata,
                 "spec": canonical::hash(&canonical::eval_spec(&e.data_source_config, &e.testing_criteria)),
                 "runs": runs,
-            })
+            });
+            (e.id.as_str(), part)
         })
         .collect();
-    parts.sort_by_key(|p| p["id"].as_str().map(String::from));
-    canonical::hash(&Value::Array(parts))
+    parts.sort_by_key(|(id, _)| *id);
+    canonical::hash(&Value::Array(
+        parts.into_iter().map(|(_, part)| part).collect(),
+    ))
 }
 
 #[cfg(test)]

@@ -4,12 +4,14 @@
 
 use std::io::{self, Write};
 
+use rayon::prelude::*;
+
 use super::field_change::{ChangeBody, FieldChange};
 use super::terminal::{self, paint, printable, Color};
 use super::text_diff::{DiffLine, LineKind};
-use super::view::{self, action_view, ActionView, Kind, Segment};
+use super::view::{self, action_view, Kind, Segment};
 use super::Header;
-use crate::plan::{KeptEval, Plan};
+use crate::plan::{Action, KeptEval, Plan};
 
 const DETAIL: &str = "      ";
 const DIFF: &str = "          ";
@@ -24,13 +26,19 @@ pub fn human(plan: &Plan, header: &Header, color: bool, out: &mut dyn Write) -> 
         printable(&header.target),
         printable(&header.endpoint)
     )?;
-    for action in &plan.actions {
-        writeln!(out)?;
-        write_action(&action_view(action), color, out)?;
+    // A block depends on its action alone: all cores render, the blocks keep the plan's order.
+    let blocks: Vec<String> = plan
+        .actions
+        .par_iter()
+        .map(|action| action_block(action, color))
+        .collect();
+    for block in &blocks {
+        out.write_all(block.as_bytes())?;
     }
     if !plan.kept.is_empty() {
-        writeln!(out)?;
-        write_kept(&plan.kept, out)?;
+        let mut block = String::from("\n");
+        push_kept(&mut block, &plan.kept);
+        out.write_all(block.as_bytes())?;
     }
     writeln!(out)?;
     if plan.is_empty() {
@@ -41,30 +49,41 @@ pub fn human(plan: &Plan, header: &Header, color: bool, out: &mut dyn Write) -> 
     }
 }
 
-fn write_action(view: &ActionView, color: bool, out: &mut dyn Write) -> io::Result<()> {
+/// An action's lines, after the blank line that sets them apart.
+fn action_block(action: &Action, color: bool) -> String {
+    let view = action_view(action);
+    let mut out = String::from("\n");
     let symbol = format!("{:>3}", view.kind.symbol());
-    let symbol = paint(&symbol, kind_color(view.kind), color);
-    writeln!(out, "{symbol} {}", headline(&view.headline))?;
+    out.push_str(&paint(&symbol, kind_color(view.kind), color));
+    out.push(' ');
+    push_headline(&mut out, &view.headline);
+    out.push('\n');
     if !view.reasons.is_empty() {
-        writeln!(
-            out,
-            "{DETAIL}because: {}",
-            printable(&view.reasons.join("; "))
-        )?;
+        push_line(
+            &mut out,
+            &["because: ", &printable(&view.reasons.join("; "))],
+        );
     }
     for note in &view.notes {
-        writeln!(out, "{DETAIL}{note}")?;
+        push_line(&mut out, &[note]);
     }
     for (label, value) in &view.fields {
-        writeln!(out, "{DETAIL}{label}: {}", printable(value))?;
+        push_line(&mut out, &[label, ": ", &printable(value)]);
     }
     for change in &view.changes {
-        write_change(change, color, out)?;
+        push_change(&mut out, change, color);
     }
-    Ok(())
+    out
 }
 
-fn write_change(change: &FieldChange, color: bool, out: &mut dyn Write) -> io::Result<()> {
+/// A detail line: indented, then `parts`.
+fn push_line(out: &mut String, parts: &[&str]) {
+    out.push_str(DETAIL);
+    parts.iter().for_each(|part| out.push_str(part));
+    out.push('\n');
+}
+
+fn push_change(out: &mut String, change: &FieldChange, color: bool) {
     let forces = if change.forces_replacement {
         format!("  {}", paint("# forces replacement", Color::Magenta, color))
     } else {
@@ -72,22 +91,27 @@ fn write_change(change: &FieldChange, color: bool, out: &mut dyn Write) -> io::R
     };
     let path = printable(&change.path);
     match &change.body {
-        ChangeBody::Inline { old, new } => writeln!(
+        ChangeBody::Inline { old, new } => push_line(
             out,
-            "{DETAIL}{path}: {} -> {}{forces}",
-            printable(old),
-            printable(new)
+            &[
+                &path,
+                ": ",
+                &printable(old),
+                " -> ",
+                &printable(new),
+                &forces,
+            ],
         ),
         ChangeBody::Diff(lines) => {
-            writeln!(out, "{DETAIL}{path}:{forces}")?;
+            push_line(out, &[&path, ":", &forces]);
             lines
                 .iter()
-                .try_for_each(|line| write_diff_line(line, color, out))
+                .for_each(|line| push_diff_line(out, line, color));
         }
     }
 }
 
-fn write_diff_line(line: &DiffLine, color: bool, out: &mut dyn Write) -> io::Result<()> {
+fn push_diff_line(out: &mut String, line: &DiffLine, color: bool) {
     let text = format!("{}{}", line.prefix(), printable(&line.text));
     let painted = match line.kind {
         LineKind::Hunk => paint(&text, Color::Cyan, color),
@@ -95,28 +119,33 @@ fn write_diff_line(line: &DiffLine, color: bool, out: &mut dyn Write) -> io::Res
         LineKind::Added => paint(&text, Color::Green, color),
         LineKind::Context => text.as_str().into(),
     };
-    writeln!(out, "{DIFF}{painted}")
+    out.push_str(DIFF);
+    out.push_str(&painted);
+    out.push('\n');
 }
 
-fn write_kept(kept: &[KeptEval], out: &mut dyn Write) -> io::Result<()> {
-    writeln!(out, "{}:", view::KEPT_TITLE)?;
+fn push_kept(out: &mut String, kept: &[KeptEval]) {
+    out.push_str(view::KEPT_TITLE);
+    out.push_str(":\n");
     for eval in kept {
         let (line, name) = view::kept_line(eval);
-        writeln!(out, "{DETAIL}{} {}", headline(&line), printable(&name))?;
+        out.push_str(DETAIL);
+        push_headline(out, &line);
+        out.push(' ');
+        out.push_str(&printable(&name));
+        out.push('\n');
     }
-    Ok(())
 }
 
-fn headline(segments: &[Segment]) -> String {
-    segments
-        .iter()
-        .map(|segment| match segment {
-            Segment::Text(text) => text.to_string(),
-            Segment::Words(words) => words.clone(),
-            Segment::Key(key) => terminal::key(key),
-            Segment::Id(id) => printable(id).into_owned(),
-        })
-        .collect()
+fn push_headline(out: &mut String, segments: &[Segment]) {
+    for segment in segments {
+        match segment {
+            Segment::Text(text) => out.push_str(text),
+            Segment::Words(words) => out.push_str(words),
+            Segment::Key(key) => out.push_str(&terminal::key(key)),
+            Segment::Id(id) => out.push_str(&printable(id)),
+        }
+    }
 }
 
 fn kind_color(kind: Kind) -> Color {

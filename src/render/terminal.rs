@@ -60,7 +60,7 @@ pub(crate) fn key(text: &str) -> String {
     if text.is_empty() || text.contains('`') || text.chars().any(is_unsafe) {
         serde_json::Value::String(text.to_string()).to_string()
     } else {
-        format!("`{text}`")
+        ["`", text, "`"].concat()
     }
 }
 

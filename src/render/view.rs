@@ -231,7 +231,7 @@ fn grader_text(grader: &Value) -> String {
         .and_then(Value::as_str)
         .unwrap_or("(no type)");
     match grader.get("name").and_then(Value::as_str) {
-        Some(name) => format!("{kind} {}", quoted(name)),
+        Some(name) => [kind, " ", &quoted(name)].concat(),
         None => kind.to_string(),
     }
 }
@@ -244,7 +244,8 @@ fn run_data(run: &StartRun) -> String {
     let kind = run.data_source.get("type").and_then(Value::as_str);
     let source = run
         .data_source
-        .pointer("/source/type")
+        .get("source")
+        .and_then(|source| source.get("type"))
         .and_then(Value::as_str);
     match (kind, source) {
         (Some(kind), Some(source)) => format!("{kind} from {source}"),
@@ -286,7 +287,8 @@ fn metadata_changes(old: &Metadata, new: &Metadata) -> Vec<FieldChange> {
 
 /// A string as a JSON literal: quoted, with newlines and control characters escaped.
 pub(crate) fn quoted(text: &str) -> String {
-    Value::from(text).to_string()
+    // Serializing a `str` into memory cannot fail.
+    serde_json::to_string(text).unwrap_or_default()
 }
 
 fn compact(metadata: &Metadata) -> String {
