@@ -25,7 +25,7 @@ pub(crate) fn interpolate(node: &mut Node, env: Env<'_>, path: &Trail<'_>, out: 
                     resolve_plain(&expanded)
                 } else {
                     NodeValue::Str {
-                        text: expanded,
+                        text: expanded.into(),
                         plain: *plain,
                     }
                 };

@@ -374,7 +374,7 @@ fn register_evals(sources: &mut Sources, document: usize, file: usize, node: &No
     };
     for entry in evals.entries() {
         let key = &entry.key;
-        if let Some(first) = sources.evals.get(key) {
+        if let Some(first) = sources.evals.get(key.as_str()) {
             let first_file = &sources.files[sources
                 .documents
                 .get(first.document)
@@ -393,7 +393,7 @@ fn register_evals(sources: &mut Sources, document: usize, file: usize, node: &No
             sources.diagnostics.push(diagnostic);
         } else {
             sources.evals.insert(
-                key.clone(),
+                key.to_string(),
                 EvalOrigin {
                     document,
                     key_span: entry.key_span,

@@ -4,6 +4,10 @@
 
 use std::fmt;
 
+// Keys and most scalars of a manifest are short: kept inline, a large project's trees are built
+// and freed with a fraction of the allocations.
+use compact_str::CompactString;
+
 #[cfg(test)]
 use serde_json::{Map, Number, Value};
 
@@ -23,7 +27,7 @@ pub(crate) enum NodeValue {
     Float(f64),
     /// `plain` is true for unquoted scalars, whose type is re-resolved after interpolation.
     Str {
-        text: String,
+        text: CompactString,
         plain: bool,
     },
     Seq(Vec<Node>),
@@ -32,7 +36,7 @@ pub(crate) enum NodeValue {
 
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Entry {
-    pub key: String,
+    pub key: CompactString,
     pub key_span: Span,
     pub value: Node,
 }
@@ -187,7 +191,7 @@ impl Node {
         };
         let parent = FieldPath(parent.to_vec());
         self.find(&parent)
-            .and_then(|p| p.entries().iter().rev().find(|e| &e.key == last))
+            .and_then(|p| p.entries().iter().rev().find(|e| e.key == *last))
             .map_or_else(|| self.span_of(path), |e| e.key_span)
     }
 
@@ -218,12 +222,12 @@ impl Node {
             NodeValue::Bool(b) => Value::Bool(*b),
             NodeValue::Int(i) => Value::Number((*i).into()),
             NodeValue::Float(x) => Number::from_f64(*x).map_or(Value::Null, Value::Number),
-            NodeValue::Str { text, .. } => Value::String(text.clone()),
+            NodeValue::Str { text, .. } => Value::String(text.to_string()),
             NodeValue::Seq(items) => Value::Array(items.iter().map(Node::to_json).collect()),
             NodeValue::Map(entries) => {
                 let mut map = Map::with_capacity(entries.len());
                 for entry in entries {
-                    map.insert(entry.key.clone(), entry.value.to_json());
+                    map.insert(entry.key.to_string(), entry.value.to_json());
                 }
                 Value::Object(map)
             }
@@ -242,7 +246,7 @@ impl Node {
 
 /// Resolves an unquoted scalar by the YAML 1.2 core schema (so `yes` stays a string).
 /// `.inf` and `.nan` stay strings: JSON cannot carry them and no manifest field wants them.
-pub(crate) fn resolve_plain(text: impl AsRef<str> + Into<String>) -> NodeValue {
+pub(crate) fn resolve_plain(text: impl AsRef<str> + Into<CompactString>) -> NodeValue {
     match text.as_ref() {
         "" | "~" | "null" | "Null" | "NULL" => return NodeValue::Null,
         "true" | "True" | "TRUE" => return NodeValue::Bool(true),

@@ -6,6 +6,8 @@
 use std::borrow::Cow;
 use std::collections::HashMap;
 
+use compact_str::CompactString;
+
 use saphyr_parser::{Event, Parser, ScalarStyle, Span as YamlSpan};
 
 use super::diagnostic::Diagnostic;
@@ -35,7 +37,7 @@ enum Frame {
         span: Span,
         anchor: usize,
         entries: Vec<Entry>,
-        key: Option<(String, Span)>,
+        key: Option<(CompactString, Span)>,
     },
 }
 
@@ -308,12 +310,12 @@ fn extend(start: Span, end: Span) -> Span {
     }
 }
 
-fn key_text(node: Node) -> Option<String> {
+fn key_text(node: Node) -> Option<CompactString> {
     match node.value {
-        NodeValue::Null => Some(String::new()),
-        NodeValue::Bool(b) => Some(b.to_string()),
-        NodeValue::Int(i) => Some(i.to_string()),
-        NodeValue::Float(x) => Some(x.to_string()),
+        NodeValue::Null => Some(CompactString::default()),
+        NodeValue::Bool(b) => Some(b.to_string().into()),
+        NodeValue::Int(i) => Some(i.to_string().into()),
+        NodeValue::Float(x) => Some(x.to_string().into()),
         NodeValue::Str { text, .. } => Some(text),
         NodeValue::Seq(_) | NodeValue::Map(_) => None,
     }
@@ -323,7 +325,7 @@ fn scalar_value(text: Cow<'_, str>, style: ScalarStyle, tag: Option<&str>) -> No
     match (style, tag) {
         (ScalarStyle::Plain, tag) if tag != Some("str") => resolve_plain(text),
         _ => NodeValue::Str {
-            text: text.into_owned(),
+            text: text.into(),
             plain: false,
         },
     }

@@ -139,7 +139,7 @@ impl<'a> PartialEval<'a> {
                     data_source: data_source(run.get("data_source")).map(Cow::Owned),
                     gate: typed(run.get("gate")).map(Cow::Owned),
                 };
-                (entry.key.clone(), partial)
+                (entry.key.to_string(), partial)
             });
         PartialEval {
             metadata: typed(eval.get("metadata")).map(Cow::Owned),
