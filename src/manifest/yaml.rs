@@ -138,7 +138,7 @@ impl Builder<'_> {
                 Frame::Seq {
                     span,
                     anchor,
-                    items: Vec::new(),
+                    items: Vec::with_capacity(4),
                 },
                 span,
             )?,
@@ -146,7 +146,7 @@ impl Builder<'_> {
                 Frame::Map {
                     span,
                     anchor,
-                    entries: Vec::new(),
+                    entries: Vec::with_capacity(8),
                     key: None,
                 },
                 span,
