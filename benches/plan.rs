@@ -80,7 +80,7 @@ async fn main() {
     let rounds = std::env::var("BENCH_ROUNDS")
         .ok()
         .and_then(|r| r.parse().ok())
-        .unwrap_or(7usize)
+        .unwrap_or(21usize)
         .max(1);
     let mut cpu: Vec<(Duration, [Duration; 4])> =
         (0..rounds).map(|_| cpu_only(dir.path())).collect();
