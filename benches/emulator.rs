@@ -5,7 +5,6 @@
 //!
 //! `cargo bench --bench emulator` (EVALS, ITEMS and SAMPLES override the sizes).
 
-use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use evalctl::emulator::{self, Config};
@@ -31,17 +30,7 @@ async fn bench() -> Result<(), Box<dyn std::error::Error>> {
         size("ITEMS", 100_000),
         size("SAMPLES", 2_000),
     );
-    let server = emulator::start(Config {
-        addr: SocketAddr::from(([127, 0, 0, 1], 0)),
-        api_key: None,
-        data_dir: None,
-        latency_ms: 0,
-        fault_rate: 0.0,
-        seed: 0,
-        model_endpoint: None,
-        file_processing_ms: 0,
-    })
-    .await?;
+    let server = emulator::start(Config::in_memory()).await?;
     let base = format!("{}/v1", server.base_url());
     let http = reqwest::Client::new();
 

@@ -55,18 +55,27 @@ pub struct Config {
 }
 
 impl Config {
-    /// The embedded `local` target: an ephemeral port on 127.0.0.1, state kept in
-    /// `<project>/.evalctl/local/`, no key, no latency, no faults, no model endpoint.
-    pub fn local(project_root: &std::path::Path) -> Config {
+    /// An ephemeral port on 127.0.0.1, state in memory, no key, no latency, no faults, no
+    /// model endpoint, uploads processed at once.
+    pub fn in_memory() -> Config {
         Config {
             addr: SocketAddr::from(([127, 0, 0, 1], 0)),
             api_key: None,
-            data_dir: Some(project_root.join(".evalctl").join("local")),
+            data_dir: None,
             latency_ms: 0,
             fault_rate: 0.0,
             seed: 0,
             model_endpoint: None,
             file_processing_ms: 0,
+        }
+    }
+
+    /// The embedded `local` target: as `in_memory`, with the state kept in
+    /// `<project>/.evalctl/local/`.
+    pub fn local(project_root: &std::path::Path) -> Config {
+        Config {
+            data_dir: Some(project_root.join(".evalctl").join("local")),
+            ..Config::in_memory()
         }
     }
 }

@@ -4,7 +4,6 @@
 
 #![allow(dead_code)]
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -17,16 +16,7 @@ use serde_json::{json, Value};
 use tokio::sync::Semaphore;
 
 pub fn config() -> Config {
-    Config {
-        addr: SocketAddr::from(([127, 0, 0, 1], 0)),
-        api_key: None,
-        data_dir: None,
-        latency_ms: 0,
-        fault_rate: 0.0,
-        seed: 0,
-        model_endpoint: None,
-        file_processing_ms: 0,
-    }
+    Config::in_memory()
 }
 
 pub async fn start(config: Config) -> Server {
