@@ -68,15 +68,7 @@ fn operands(grader: &Value, context: &Value) -> (String, String) {
 }
 
 async fn model_grade(grader: &Value, context: &Value, client: &ModelClient) -> Graded {
-    let mut prompt: Vec<(String, String)> = grader["input"]
-        .as_array()
-        .map_or(&[][..], Vec::as_slice)
-        .iter()
-        .map(|m| {
-            let role = m["role"].as_str().unwrap_or("user").to_string();
-            (role, render(&messages::text_of(&m["content"]), context))
-        })
-        .collect();
+    let mut prompt = messages::rendered(&grader["input"], context);
     let labels: Vec<&str> = strings(&grader["labels"]);
     let is_label = grader["type"] == "label_model";
     prompt.push((

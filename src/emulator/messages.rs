@@ -7,6 +7,7 @@ use serde_json::{json, Map, Value};
 use super::errors::ApiError;
 use super::flavor::Flavor;
 use super::validate::{check_enum, Fields};
+use crate::template::render;
 
 const ROLES: [&str; 4] = ["user", "assistant", "system", "developer"];
 const OPENAI_CONTENT: [&str; 5] = [
@@ -69,6 +70,19 @@ fn content_part(part: &Value, path: &str, flavor: Flavor) -> Result<Value, ApiEr
         fields.req_str("text")?;
     }
     Ok(part.clone())
+}
+
+/// A list of messages as `(role, text)` with their templates rendered against a row's
+/// context: the prompt of a model grader or of a sampling run.
+pub(crate) fn rendered(list: &Value, context: &Value) -> Vec<(String, String)> {
+    list.as_array()
+        .map_or(&[][..], Vec::as_slice)
+        .iter()
+        .map(|m| {
+            let role = m["role"].as_str().unwrap_or("user").to_string();
+            (role, render(&text_of(&m["content"]), context))
+        })
+        .collect()
 }
 
 /// The plain text of a normalised message's content, for a chat completions call.

@@ -9,7 +9,7 @@ use super::messages;
 use super::model_client::{Completion, ModelClient};
 use super::objects::ModelUsage;
 use super::rows::Row;
-use crate::template::{lookup, references, render};
+use crate::template::{lookup, references};
 
 /// What sampling one row produced.
 #[derive(Debug, Clone, Default)]
@@ -66,15 +66,7 @@ pub(crate) async fn sample_row(
 fn prompt(data_source: &Value, context: &Value) -> Result<Vec<(String, String)>, String> {
     let input = &data_source["input_messages"];
     match input["type"].as_str() {
-        Some("template") => Ok(input["template"]
-            .as_array()
-            .map_or(&[][..], Vec::as_slice)
-            .iter()
-            .map(|m| {
-                let role = m["role"].as_str().unwrap_or("user").to_string();
-                (role, render(&messages::text_of(&m["content"]), context))
-            })
-            .collect()),
+        Some("template") => Ok(messages::rendered(&input["template"], context)),
         Some("item_reference") => {
             let path = input["item_reference"].as_str().unwrap_or_default();
             let expr = format!("{{{{{path}}}}}");

@@ -39,16 +39,15 @@ impl Store {
             disk.put(FILES, &format!("{}.content", file.id), &new.content)?;
             disk.put_json(FILES, &file.id, &file)
         })?;
-        self.insert_file(
-            seq,
-            FileEntry {
-                file,
-                content: new.content,
-                pending_until: (!new.processing.is_zero())
-                    .then(|| std::time::Instant::now() + new.processing),
-            },
-        );
-        Ok(self.files[&seq].object())
+        let entry = FileEntry {
+            file,
+            content: new.content,
+            pending_until: (!new.processing.is_zero())
+                .then(|| std::time::Instant::now() + new.processing),
+        };
+        let shown = entry.object();
+        self.insert_file(seq, entry);
+        Ok(shown)
     }
 
     pub(crate) fn insert_file(&mut self, seq: u64, entry: FileEntry) {
