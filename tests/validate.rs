@@ -225,3 +225,43 @@ fn the_committed_schema_is_current() {
         "schemas/evalctl.schema.json is stale: run `cargo run -- schema > schemas/evalctl.schema.json`"
     );
 }
+
+#[test]
+fn a_broken_data_file_shared_by_many_evals_is_reported_once_and_in_a_stable_order() {
+    // Evals are checked in parallel with one data cache: the file must still be read and
+    // reported once, and the report must not depend on which thread got there first.
+    let mut manifest = String::from("evals:\n");
+    for i in 0..40 {
+        manifest.push_str(&format!(
+            "  e{i:02}:
+    data_source_config:
+      type: custom
+      item_schema: {{type: object, properties: {{a: {{type: string}}}}, required: [a]}}
+    testing_criteria:
+      - {{type: string_check, name: same, input: '{{{{item.a}}}}', reference: x, operation: eq}}
+    runs:
+      r:
+        data_source: {{type: jsonl, source: {{type: file, path: rows.jsonl}}}}
+      \n"
+        ));
+    }
+    let dir = project(&[
+        ("evalctl.yaml", "project: shared\n"),
+        ("evals.yaml", &manifest),
+        (
+            "rows.jsonl",
+            "{\"item\": {\"a\": \"x\"}}\n{\"item\": {\"a\": 1,}}\n",
+        ),
+    ]);
+    let first = evalctl(dir.path(), &["validate", "."]);
+    assert_rejected("shared data file", &first);
+    assert_eq!(
+        first.stderr.matches("invalid JSON in data row").count(),
+        1,
+        "{}",
+        first.stderr
+    );
+    for _ in 0..3 {
+        assert_eq!(evalctl(dir.path(), &["validate", "."]).stderr, first.stderr);
+    }
+}
