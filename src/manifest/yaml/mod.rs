@@ -10,6 +10,8 @@ use compact_str::CompactString;
 
 use saphyr_parser::{Event, Parser, ScalarStyle, Span as YamlSpan};
 
+mod fast;
+
 use super::diagnostic::Diagnostic;
 use super::node::{resolve_plain, Entry, Node, NodeValue};
 use super::source::{SourceFile, Span};
@@ -52,6 +54,35 @@ struct Builder<'a> {
 }
 
 pub(crate) fn parse(source: &SourceFile) -> Parsed {
+    if let Some(root) = fast::parse(&source.text) {
+        let mut diagnostics = Vec::new();
+        report_all_duplicates(source, &root, &mut diagnostics);
+        return Parsed {
+            documents: vec![root],
+            diagnostics,
+            fatal: false,
+        };
+    }
+    parse_with_saphyr(source)
+}
+
+/// Duplicate keys in every mapping of a tree, innermost first as `Builder` finds them.
+fn report_all_duplicates(source: &SourceFile, node: &Node, diagnostics: &mut Vec<Diagnostic>) {
+    match &node.value {
+        NodeValue::Seq(items) => items
+            .iter()
+            .for_each(|item| report_all_duplicates(source, item, diagnostics)),
+        NodeValue::Map(entries) => {
+            for entry in entries {
+                report_all_duplicates(source, &entry.value, diagnostics);
+            }
+            report_duplicates(source, entries, diagnostics);
+        }
+        _ => {}
+    }
+}
+
+fn parse_with_saphyr(source: &SourceFile) -> Parsed {
     let mut builder = Builder {
         source,
         stack: Vec::new(),
@@ -252,7 +283,7 @@ impl Builder<'_> {
         } else {
             (Vec::new(), entries)
         };
-        self.report_duplicates(&own);
+        report_duplicates(self.source, &own, &mut self.diagnostics);
         for merge in merges {
             let sources = match merge.value.value {
                 NodeValue::Seq(items) => items,
@@ -275,29 +306,28 @@ impl Builder<'_> {
     }
 }
 
-impl Builder<'_> {
-    fn report_duplicates(&mut self, entries: &[Entry]) {
-        // Manifest mappings are small: comparing pairs beats sorting a copy of the keys.
-        if entries.len() <= 16 {
-            let twice = |(i, e): (usize, &Entry)| entries[..i].iter().any(|f| f.key == e.key);
-            if !entries.iter().enumerate().any(twice) {
-                return;
-            }
+/// Reports keys defined twice in one mapping, with where each was first defined.
+fn report_duplicates(source: &SourceFile, entries: &[Entry], diagnostics: &mut Vec<Diagnostic>) {
+    // Manifest mappings are small: comparing pairs beats sorting a copy of the keys.
+    if entries.len() <= 16 {
+        let twice = |(i, e): (usize, &Entry)| entries[..i].iter().any(|f| f.key == e.key);
+        if !entries.iter().enumerate().any(twice) {
+            return;
         }
-        let mut order: Vec<usize> = (0..entries.len()).collect();
-        order.sort_unstable_by(|&a, &b| entries[a].key.cmp(&entries[b].key).then(a.cmp(&b)));
-        for pair in order.windows(2) {
-            let (first, second) = (&entries[pair[0]], &entries[pair[1]]);
-            if first.key == second.key {
-                let first_loc = self.source.location(first.key_span);
-                let diagnostic = self
-                    .error_at(second.key_span, format!("duplicate key `{}`", second.key))
-                    .note(format!(
-                        "first defined at {}:{}:{}",
-                        first_loc.file, first_loc.line, first_loc.column
-                    ));
-                self.diagnostics.push(diagnostic);
-            }
+    }
+    let mut order: Vec<usize> = (0..entries.len()).collect();
+    order.sort_unstable_by(|&a, &b| entries[a].key.cmp(&entries[b].key).then(a.cmp(&b)));
+    for pair in order.windows(2) {
+        let (first, second) = (&entries[pair[0]], &entries[pair[1]]);
+        if first.key == second.key {
+            let first_loc = source.location(first.key_span);
+            let diagnostic = Diagnostic::error(format!("duplicate key `{}`", second.key))
+                .at(Some(source.location(second.key_span)))
+                .note(format!(
+                    "first defined at {}:{}:{}",
+                    first_loc.file, first_loc.line, first_loc.column
+                ));
+            diagnostics.push(diagnostic);
         }
     }
 }
