@@ -8,6 +8,8 @@
 //! compare the two readers on every manifest of the repository and on thousands of
 //! mutations of them.
 
+use std::cell::Cell;
+
 use compact_str::CompactString;
 
 use super::{key_text, MAX_DEPTH, MAX_NODES};
@@ -24,6 +26,7 @@ pub(super) fn parse(text: &str) -> Option<Node> {
     let mut reader = Reader {
         text,
         ascii: text.is_ascii(),
+        counted: Cell::new((0, 0)),
         bytes: text.as_bytes(),
         pos: 0,
         line: 1,
@@ -73,6 +76,8 @@ struct Reader<'t> {
     text: &'t str,
     /// Columns count characters; in ASCII text, bytes.
     ascii: bool,
+    /// The last position whose column was counted, and that column (0-based).
+    counted: Cell<(usize, usize)>,
     bytes: &'t [u8],
     pos: usize,
     /// The 1-based line of `pos`, and where it starts.
@@ -115,15 +120,20 @@ impl<'t> Reader<'t> {
     }
 
     fn mark(&self) -> Mark {
-        let column = if self.ascii {
-            self.pos - self.line_start
-        } else {
-            // Characters are the bytes that do not continue one.
-            self.bytes[self.line_start..self.pos]
-                .iter()
-                .filter(|&&b| b & 0xc0 != 0x80)
-                .count()
-        };
+        if self.ascii {
+            return (self.line, self.pos - self.line_start + 1);
+        }
+        // Counted on from the last mark of the line, so that a long line is counted once.
+        let (mut from, mut column) = self.counted.get();
+        if from < self.line_start || from > self.pos {
+            (from, column) = (self.line_start, 0);
+        }
+        // Characters are the bytes that do not continue one.
+        column += self.bytes[from..self.pos]
+            .iter()
+            .filter(|&&b| b & 0xc0 != 0x80)
+            .count();
+        self.counted.set((self.pos, column));
         (self.line, column + 1)
     }
 
@@ -791,6 +801,7 @@ mod tests {
             .collect();
         texts.push(SAMPLE.to_string());
         texts.push(PROMPTS.to_string());
+        texts.push(KEYS.to_string());
         texts
     }
 
@@ -858,6 +869,31 @@ top2: 'value'
       - {type: string_check, name: exact, input: \"{{item.a}}\", reference: '{{item.b}}', operation: eq}
     runs:
       r1: {data_source: {type: jsonl, source: {type: file, path: data/rows.jsonl}}}
+";
+
+    const KEYS: &str = "  1: int
+  true: bool
+  ~: null
+  1.50: float
+  0x1F: hex
+  'quoted key': \"\\U0001F600 \\x41\\u00e9\\/\"
+  \"double key\": 'x'
+  a b: spaced
+  a[0]: brackets
+  w: b#c
+  x: -1
+  y: :x
+  z: x:y
+  list:
+    - |
+      block in a list
+    - >+
+      kept
+
+    - key: |-
+        in a compact mapping
+      other: v
+  last: Brasília   # é
 ";
 
     /// A small deterministic generator, so failures can be replayed.
@@ -938,7 +974,9 @@ top2: 'value'
         let taken = corpus.iter().filter(|text| agrees(text)).count();
         // Fixtures of invalid YAML and non-ASCII are saphyr's; ordinary manifests are not.
         assert!(taken * 4 >= corpus.len() * 3, "{taken} of {}", corpus.len());
-        assert!(super::parse(SAMPLE).is_some());
+        for sample in [SAMPLE, PROMPTS, KEYS] {
+            assert!(super::parse(sample).is_some(), "{sample}");
+        }
         let root = Path::new(env!("CARGO_MANIFEST_DIR"));
         let mut examples = Vec::new();
         yaml_files(&root.join("examples"), &mut examples);
