@@ -354,12 +354,9 @@ impl<'t> Reader<'t> {
                 self.block_node(column, false)
             }
             b'"' | b'\'' => {
-                let start = self.mark();
-                let value = self.quoted()?;
-                self.skip_ws_to_eol()?;
-                let end = self.mark();
+                let node = self.quoted_node()?;
                 self.end_of_line()?;
-                self.node(value, span(start, end))
+                Some(node)
             }
             _ => self.plain_block(),
         }
@@ -419,6 +416,15 @@ impl<'t> Reader<'t> {
         let text = self.text[begin..self.pos].trim_end_matches(' ');
         self.pos = begin + text.len();
         Some(text)
+    }
+
+    /// A quoted scalar as a value: saphyr's token runs over the spaces and comment after it.
+    fn quoted_node(&mut self) -> Option<Node> {
+        let start = self.mark();
+        let value = self.quoted()?;
+        self.skip_ws_to_eol()?;
+        let end = self.mark();
+        self.node(value, span(start, end))
     }
 
     /// A single-line quoted scalar starting at `pos`; leaves `pos` after the closing quote.
@@ -509,12 +515,9 @@ impl Reader<'_> {
             b'[' => self.flow_collection(b']'),
             b'{' => self.flow_collection(b'}'),
             b'"' | b'\'' => {
-                let start = self.mark();
-                let value = self.quoted()?;
-                self.skip_ws_to_eol()?;
-                let end = self.mark();
+                let node = self.quoted_node()?;
                 self.flow_spaces()?;
-                self.node(value, span(start, end))
+                Some(node)
             }
             _ => self.plain_flow(),
         };
