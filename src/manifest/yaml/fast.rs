@@ -1001,6 +1001,9 @@ top2: 'value'
         "a:\n  b: 1\n  b: 2\n",
         "<<: x\n",
         "a: {<<: x}\n",
+        "a:\n- |\n  x\n- b: >-\n    y\n  c: 1\nd: 2\n",
+        "a:\n- |\n x\n",
+        "a:\n  b:\n  - |\n    x\n  c: 1\n",
     ];
 
     /// A small deterministic generator, so failures can be replayed.
