@@ -314,3 +314,82 @@ fn runs_that_need_a_model_can_be_left_out() {
         "the eval itself is still managed"
     );
 }
+
+#[test]
+fn the_spec_hashes_of_the_examples_are_stable() {
+    // These hashes are stored in tags on the service; a change to canonicalisation that moved
+    // any of them would replace every eval a user has. Pinned over real manifests (every
+    // grader kind, messages, sampling runs, a file source) so a faster hasher cannot drift.
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples");
+    let loaded = crate::manifest::load_with_env(&root, &|_| None);
+    let Some(project) = loaded.project else {
+        panic!("the examples load: {:?}", loaded.diagnostics);
+    };
+    let desired = Desired::from_project(&project);
+    let mut hashes = String::new();
+    for (key, eval) in &desired.evals {
+        hashes.push_str(&format!("{key} {}\n", eval.spec_hash));
+        for (run_key, run) in &eval.runs {
+            hashes.push_str(&format!("{key}/{run_key} {}\n", run.spec_hash));
+        }
+    }
+    insta::assert_snapshot!(hashes, @r"
+    capitals 3fa16cda81dad80218951f32dd5148a56d9e911ba6c2f1fabab3172462783135
+    capitals/inline 71e649ddb6cda3ecfc861ad81ba2c01fb874f1e02d839d896348c37479b32bef
+    mmlu 76b8612ef877c2a5b7cc1ba0512ba2cf21f02e17eaaf224078066c5ee5eaf52f
+    mmlu/baseline 5bfe51ba1fc7302f4930d6541b324ead4e1dccedc9b93fa37f6398a761f77c2c
+    news-summaries efa86cfe1ea253bfcf2a8be8648ce4430ee15edf7b780404b3ee179b10f24bec
+    news-summaries/summaries-v1 c80c6d21fc805c756c266b41f96dbe9d3903f0e8b7c3e452d45cf4cebbbce48b
+    ticket-labels ad35deb02a417ce271c42fcd78ae210df16612127c832c98f76695bd7cadea2d
+    ticket-labels/gpt-4o-mini 3d08941489a30a2b7f84874125d42f72da45b4fe7e4f6f0ed24a31bb15534577
+    ");
+}
+
+#[test]
+fn the_canonical_specs_of_every_normalised_form_are_stable() {
+    // The forms the examples do not have: score_model defaults, logs filters, unknown types,
+    // content parts and stored messages. Each spec is pinned by its canonical text and hash.
+    let score = json!({"type": "score_model", "name": "s", "model": "m", "range": [0, 1],
+        "sampling_params": {"seed": null, "temperature": 0.2}, "pass_threshold": 0.5,
+        "input": [{"role": "system", "content": [{"type": "input_text", "text": "t"}]},
+                  {"type": "message", "role": "user", "content": {"type": "input_text", "text": "u"}}]});
+    let unknown = json!({"type": "azure_ai_evaluator", "id": "x-1", "name": "u", "params": {"b": null, "a": 1.0}});
+    let python = json!({"type": "python", "name": "p", "source": "def grade(s, i): return 1", "image_tag": null});
+    let specs = [
+        (
+            json!({"type": "logs", "metadata": {"version": 2, "app": "x"}}),
+            vec![score.clone()],
+        ),
+        (
+            json!({"type": "stored_completions"}),
+            vec![unknown.clone(), python],
+        ),
+        (
+            json!({"type": "azure_ai_source", "scenario": "s", "schema": {"a": 1}}),
+            vec![],
+        ),
+        (
+            json!({"type": "custom", "schema": {"type": "object", "properties": {"item": {"type": "object"}, "sample": {}}}}),
+            vec![score],
+        ),
+    ];
+    let mut pinned = String::new();
+    for (config, graders) in &specs {
+        let spec = canonical::eval_spec(config, graders);
+        pinned.push_str(&format!(
+            "{}\n{}\n",
+            canonical::canonical_json(&spec),
+            canonical::hash(&spec)
+        ));
+    }
+    insta::assert_snapshot!(pinned, @r#"
+    {"data_source_config":{"metadata":{"app":"x","version":"2"},"type":"logs"},"testing_criteria":[{"input":[{"content":[{"text":"t","type":"input_text"}],"role":"system","type":"message"},{"content":{"text":"u","type":"input_text"},"role":"user","type":"message"}],"model":"m","name":"s","pass_threshold":5.000000e-1,"sampling_params":{"temperature":2.000000e-1},"type":"score_model"}]}
+    98e1b5e8b04a262d6152703514aa52c2a3c7892b7a591420a3a5602ce6a29923
+    {"data_source_config":{"type":"stored_completions"},"testing_criteria":[{"name":"u","params":{"a":1,"b":null},"type":"azure_ai_evaluator"},{"name":"p","source":"def grade(s, i): return 1","type":"python"}]}
+    4a1a31b63c0a4f4e890174bd7cd6c27a0e6db1a1c085fecdbdbeeb4147fcc064
+    {"data_source_config":{"scenario":"s","type":"azure_ai_source"},"testing_criteria":[]}
+    1c705dbdda1a1795af3249f4972024de5fd151a5b5b9c34d4479913d8a9591c9
+    {"data_source_config":{"include_sample_schema":true,"item_schema":{"type":"object"},"type":"custom"},"testing_criteria":[{"input":[{"content":[{"text":"t","type":"input_text"}],"role":"system","type":"message"},{"content":{"text":"u","type":"input_text"},"role":"user","type":"message"}],"model":"m","name":"s","pass_threshold":5.000000e-1,"sampling_params":{"temperature":2.000000e-1},"type":"score_model"}]}
+    3de34fd5961f07317ab542e8f32ca28342f3359349c3aaaeddba3b9f34bf3e5e
+    "#);
+}
