@@ -5,15 +5,96 @@
 //! `id`s, messages expanded to `{type: message, content: {type: input_text, ...}}`, nulls
 //! for absent optional fields and documented defaults.
 
-use serde_json::{json, Map, Value};
+use std::borrow::Cow;
+
+use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
+
+/// A canonical value that borrows whatever canonicalisation leaves as it is: every plan
+/// canonicalises every eval and run, and copying their schemas and prompts only to hash them
+/// was most of that work.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Canon<'a> {
+    /// A value kept as it is.
+    Same(&'a Value),
+    Str(Cow<'a, str>),
+    Bool(bool),
+    Null,
+    Array(Vec<Canon<'a>>),
+    /// Keys are unique; their order is the one `to_value` gives, not the hashed one.
+    Object(Vec<(&'a str, Canon<'a>)>),
+}
+
+impl Canon<'_> {
+    /// Hex SHA-256 of the canonical JSON.
+    pub fn hash(&self) -> String {
+        let mut text = Vec::with_capacity(1024);
+        self.write(&mut text);
+        format!("{:x}", Sha256::digest(&text))
+    }
+
+    /// The canonical JSON text.
+    pub fn text(&self) -> String {
+        let mut out = Vec::new();
+        self.write(&mut out);
+        // Only JSON text and UTF-8 strings were written.
+        String::from_utf8(out).unwrap_or_default()
+    }
+
+    /// As a JSON value, for showing which fields differ.
+    pub fn to_value(&self) -> Value {
+        match self {
+            Canon::Same(value) => (*value).clone(),
+            Canon::Str(text) => Value::String(text.to_string()),
+            Canon::Bool(b) => Value::Bool(*b),
+            Canon::Null => Value::Null,
+            Canon::Array(items) => Value::Array(items.iter().map(Canon::to_value).collect()),
+            Canon::Object(entries) => Value::Object(
+                entries
+                    .iter()
+                    .map(|(k, v)| (k.to_string(), v.to_value()))
+                    .collect(),
+            ),
+        }
+    }
+
+    fn write(&self, out: &mut Vec<u8>) {
+        match self {
+            Canon::Same(value) => write_sorted(value, out),
+            Canon::Str(text) => write_str(text, out),
+            Canon::Bool(b) => write_sorted(&Value::Bool(*b), out),
+            Canon::Null => write_sorted(&Value::Null, out),
+            Canon::Array(items) => {
+                out.push(b'[');
+                for (i, item) in items.iter().enumerate() {
+                    if i > 0 {
+                        out.push(b',');
+                    }
+                    item.write(out);
+                }
+                out.push(b']');
+            }
+            Canon::Object(entries) => {
+                let mut sorted: Vec<&(&str, Canon)> = entries.iter().collect();
+                sorted.sort_unstable_by_key(|(key, _)| *key);
+                out.push(b'{');
+                for (i, (key, value)) in sorted.into_iter().enumerate() {
+                    if i > 0 {
+                        out.push(b',');
+                    }
+                    write_str(key, out);
+                    out.push(b':');
+                    value.write(out);
+                }
+                out.push(b'}');
+            }
+        }
+    }
+}
 
 /// JSON with object keys sorted at every level: the text that hashes are taken over.
 pub fn canonical_json(value: &Value) -> String {
-    let mut out = Vec::new();
-    write_sorted(value, &mut out);
-    // Only JSON text and UTF-8 strings were written.
-    String::from_utf8(out).unwrap_or_default()
+    Canon::Same(value).text()
 }
 
 /// Writes without building intermediate strings: plans hash every eval and run, so this is
@@ -74,23 +155,24 @@ fn canonical_number(number: &serde_json::Number) -> String {
 
 /// Hex SHA-256 of the canonical JSON of `value`.
 pub fn hash(value: &Value) -> String {
-    let mut text = Vec::with_capacity(1024);
-    write_sorted(value, &mut text);
-    format!("{:x}", Sha256::digest(&text))
+    Canon::Same(value).hash()
 }
 
 /// The canonical spec of an eval: `{data_source_config, testing_criteria}`.
-pub fn eval_spec(config: &Value, graders: &[Value]) -> Value {
-    json!({
-        "data_source_config": config_canonical(config),
-        "testing_criteria": graders.iter().map(grader_canonical).collect::<Vec<_>>(),
-    })
+pub fn eval_spec<'a>(config: &'a Value, graders: &'a [Value]) -> Canon<'a> {
+    Canon::Object(vec![
+        ("data_source_config", config_canonical(config)),
+        (
+            "testing_criteria",
+            Canon::Array(graders.iter().map(grader_canonical).collect()),
+        ),
+    ])
 }
 
 /// A data source config in request form, from either form.
-pub fn config_canonical(config: &Value) -> Value {
+pub fn config_canonical(config: &Value) -> Canon<'_> {
     let Some(map) = config.as_object() else {
-        return config.clone();
+        return Canon::Same(config);
     };
     let kind = map.get("type").and_then(Value::as_str).unwrap_or("");
     match kind {
@@ -98,108 +180,120 @@ pub fn config_canonical(config: &Value) -> Value {
             let (item_schema, sample) = match map.get("schema") {
                 // The stored form: {type: object, properties: {item: S, sample?: ...}}.
                 Some(schema) => (
-                    schema
-                        .pointer("/properties/item")
-                        .cloned()
-                        .unwrap_or(Value::Null),
+                    schema.pointer("/properties/item"),
                     schema.pointer("/properties/sample").is_some(),
                 ),
                 None => (
-                    map.get("item_schema").cloned().unwrap_or(Value::Null),
+                    map.get("item_schema"),
                     map.get("include_sample_schema")
                         .and_then(Value::as_bool)
                         .unwrap_or(false),
                 ),
             };
-            json!({"type": "custom", "item_schema": item_schema, "include_sample_schema": sample})
+            Canon::Object(vec![
+                ("type", Canon::Str("custom".into())),
+                ("item_schema", item_schema.map_or(Canon::Null, Canon::Same)),
+                ("include_sample_schema", Canon::Bool(sample)),
+            ])
         }
         "logs" | "stored_completions" => {
             // The service returns the filters as strings, whatever was sent.
-            let metadata: Map<String, Value> = map
+            let metadata: Vec<(&str, Canon)> = map
                 .get("metadata")
                 .and_then(Value::as_object)
                 .into_iter()
                 .flatten()
                 .map(|(k, v)| {
-                    (
-                        k.clone(),
-                        Value::String(v.as_str().map_or_else(|| v.to_string(), String::from)),
-                    )
+                    let text = v.as_str().map_or_else(|| v.to_string().into(), Cow::from);
+                    (k.as_str(), Canon::Str(text))
                 })
                 .collect();
-            if metadata.is_empty() {
-                json!({"type": kind})
-            } else {
-                json!({"type": kind, "metadata": metadata})
+            let mut entries = vec![("type", Canon::Str(kind.into()))];
+            if !metadata.is_empty() {
+                entries.push(("metadata", Canon::Object(metadata)));
             }
+            Canon::Object(entries)
         }
         // Unknown types: what the user wrote, less what the service adds.
-        _ => Value::Object(without(map, &["schema"])),
+        _ => Canon::Object(
+            map.iter()
+                .filter(|(k, _)| k.as_str() != "schema")
+                .map(|(k, v)| (k.as_str(), Canon::Same(v)))
+                .collect(),
+        ),
     }
 }
 
 /// A grader in request form, from either form.
-pub fn grader_canonical(grader: &Value) -> Value {
+pub fn grader_canonical(grader: &Value) -> Canon<'_> {
     let Some(map) = grader.as_object() else {
-        return grader.clone();
+        return Canon::Same(grader);
     };
     let kind = map.get("type").and_then(Value::as_str).unwrap_or("");
     let model_grader = matches!(kind, "label_model" | "score_model");
-    // One copy of what is kept, built as it is read: every plan canonicalises every grader.
-    let mut out = Map::with_capacity(map.len());
+    let score_model = kind == "score_model";
+    let mut out = Vec::with_capacity(map.len());
     for (key, value) in map {
+        let key = key.as_str();
         if key == "id" || value.is_null() {
             continue;
         }
         let value = match value {
             Value::Array(messages) if model_grader && key == "input" => {
-                Value::Array(messages.iter().map(message_canonical).collect())
+                Canon::Array(messages.iter().map(message_canonical).collect())
             }
-            _ => value.clone(),
+            _ if score_model => match score_model_value(key, value) {
+                Some(value) => value,
+                None => continue,
+            },
+            _ => Canon::Same(value),
         };
-        out.insert(key.clone(), value);
+        out.push((key, value));
     }
-    if kind == "score_model" {
-        drop_score_model_defaults(&mut out);
-    }
-    Value::Object(out)
+    Canon::Object(out)
 }
 
-/// What the service fills in for a `score_model` grader when it is not given.
-fn drop_score_model_defaults(out: &mut Map<String, Value>) {
-    if out.get("range") == Some(&json!([0.0, 1.0])) || out.get("range") == Some(&json!([0, 1])) {
-        out.remove("range");
-    }
-    if let Some(Value::Object(params)) = out.get_mut("sampling_params") {
-        params.retain(|_, v| !v.is_null());
-    }
-    if out
-        .get("sampling_params")
-        .is_some_and(|p| p.as_object().is_some_and(Map::is_empty))
-    {
-        out.remove("sampling_params");
+/// A field of a `score_model` grader, or `None` when it is what the service fills in when
+/// it is not given.
+fn score_model_value<'a>(key: &str, value: &'a Value) -> Option<Canon<'a>> {
+    match (key, value) {
+        // Both spellings the service's default comes back in, and no other.
+        ("range", range) if *range == json!([0.0, 1.0]) || *range == json!([0, 1]) => None,
+        ("sampling_params", Value::Object(params)) => {
+            let set: Vec<(&str, Canon)> = params
+                .iter()
+                .filter(|(_, v)| !v.is_null())
+                .map(|(k, v)| (k.as_str(), Canon::Same(v)))
+                .collect();
+            (!set.is_empty()).then_some(Canon::Object(set))
+        }
+        _ => Some(Canon::Same(value)),
     }
 }
 
 /// A message in the stored EvalItem form: `type: message`, content parts typed.
-pub fn message_canonical(message: &Value) -> Value {
+pub fn message_canonical(message: &Value) -> Canon<'_> {
     let Some(map) = message.as_object() else {
-        return message.clone();
+        return Canon::Same(message);
     };
-    let mut out = map.clone();
-    out.insert("type".into(), json!("message"));
-    if let Some(Value::String(text)) = out.get("content") {
-        let part = json!({"type": "input_text", "text": text});
-        out.insert("content".into(), part);
+    let mut out: Vec<(&str, Canon)> = map
+        .iter()
+        .map(|(key, value)| {
+            let value = match (key.as_str(), value) {
+                ("type", _) => Canon::Str("message".into()),
+                ("content", Value::String(text)) => Canon::Object(vec![
+                    ("type", Canon::Str("input_text".into())),
+                    ("text", Canon::Str(text.as_str().into())),
+                ]),
+                _ => Canon::Same(value),
+            };
+            (key.as_str(), value)
+        })
+        .collect();
+    if !map.contains_key("type") {
+        out.push(("type", Canon::Str("message".into())));
     }
-    Value::Object(out)
-}
-
-fn without(map: &Map<String, Value>, keys: &[&str]) -> Map<String, Value> {
-    map.iter()
-        .filter(|(k, _)| !keys.contains(&k.as_str()))
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect()
+    Canon::Object(out)
 }
 
 #[cfg(test)]
@@ -251,8 +345,8 @@ mod tests {
                    "sampling_params": null, "pass_threshold": null}),
         ];
         assert_eq!(
-            hash(&eval_spec(&request_config, &request_graders)),
-            hash(&eval_spec(&stored_config, &stored_graders))
+            eval_spec(&request_config, &request_graders).hash(),
+            eval_spec(&stored_config, &stored_graders).hash()
         );
     }
 
@@ -280,7 +374,7 @@ mod tests {
         let stored =
             json!({"type": "custom", "schema": {"properties": {"item": {}, "sample": {}}}});
         assert_eq!(
-            config_canonical(&stored)["include_sample_schema"],
+            config_canonical(&stored).to_value()["include_sample_schema"],
             json!(true)
         );
         let changed = json!({"type": "custom", "item_schema": {}, "include_sample_schema": false});

@@ -7,9 +7,9 @@ use std::path::PathBuf;
 
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Value};
+use serde_json::Value;
 
-use super::canonical;
+use super::canonical::{self, Canon};
 use super::tags::Metadata;
 use crate::manifest::model::{Gate, RunDataSource, RunSource};
 use crate::manifest::{self, Project};
@@ -77,10 +77,7 @@ fn desired_eval(project: &Project, key: &str, eval: &manifest::DesiredEval) -> D
     let spec = &eval.spec;
     let data_source_config = to_json(&spec.data_source_config);
     let testing_criteria: Vec<Value> = spec.testing_criteria.iter().map(to_json).collect();
-    let spec_hash = canonical::hash(&canonical::eval_spec(
-        &data_source_config,
-        &testing_criteria,
-    ));
+    let spec_hash = canonical::eval_spec(&data_source_config, &testing_criteria).hash();
     let runs = spec
         .runs
         .iter()
@@ -133,12 +130,28 @@ fn run_spec_hash(
     file: Option<&DataFileRef>,
     eval_hash: &str,
 ) -> String {
-    let mut data_source = data_source.clone();
     let is_file = matches!(typed, RunDataSource::Known(known) if matches!(known.source(), RunSource::File { .. }));
-    if let (true, Some(file)) = (is_file, file) {
-        data_source["source"] = json!({"type": "file", "sha256": file.sha256});
-    }
-    canonical::hash(&json!({"data_source": data_source, "eval_spec": eval_hash}))
+    let data_source = match (is_file, file, data_source.as_object()) {
+        (true, Some(file), Some(map)) => {
+            let by_content = Canon::Object(vec![
+                ("type", Canon::Str("file".into())),
+                ("sha256", Canon::Str(file.sha256.as_str().into())),
+            ]);
+            let mut entries: Vec<(&str, Canon)> = map
+                .iter()
+                .filter(|(key, _)| key.as_str() != "source")
+                .map(|(key, value)| (key.as_str(), Canon::Same(value)))
+                .collect();
+            entries.push(("source", by_content));
+            Canon::Object(entries)
+        }
+        _ => Canon::Same(data_source),
+    };
+    Canon::Object(vec![
+        ("data_source", data_source),
+        ("eval_spec", Canon::Str(eval_hash.into())),
+    ])
+    .hash()
 }
 
 /// A run left out of a plan, and why.

@@ -298,11 +298,16 @@ fn plan_existing(
     actions: &mut Vec<Action>,
 ) {
     let remote_spec = canonical::eval_spec(&current.data_source_config, &current.testing_criteria);
-    if canonical::hash(&remote_spec) != eval.spec_hash {
+    if remote_spec.hash() != eval.spec_hash {
         // Only a replacement shows the spec's differences.
         let desired_spec = canonical::eval_spec(&eval.data_source_config, &eval.testing_criteria);
         let mut forced_by = Vec::new();
-        diff::changes("", &remote_spec, &desired_spec, &mut forced_by);
+        diff::changes(
+            "",
+            &remote_spec.to_value(),
+            &desired_spec.to_value(),
+            &mut forced_by,
+        );
         actions.push(Action::ReplaceEval(ReplaceEval {
             key: eval.key.clone(),
             old_id: current.id.clone(),
@@ -435,11 +440,15 @@ pub fn fingerprint(remote: &[RemoteEval], project: &str) -> String {
         .par_iter()
         .filter(|e| e.managed_by(project))
         .map(|e| {
-            let mut runs: Vec<(&str, &Metadata)> = e.runs.iter().map(|r| (r.id.as_str(), &r.metadata)).collect();
+            let mut runs: Vec<(&str, &Metadata)> = e
+                .runs
+                .iter()
+                .map(|r| (r.id.as_str(), &r.metadata))
+                .collect();
             runs.sort();
             let part = json!({
                 "id": e.id, "name": e.name, "metadata": e.metadata,
-                "spec": canonical::hash(&canonical::eval_spec(&e.data_source_config, &e.testing_criteria)),
+                "spec": canonical::eval_spec(&e.data_source_config, &e.testing_criteria).hash(),
                 "runs": runs,
             });
             (e.id.as_str(), part)

@@ -33,7 +33,7 @@ fn run(key: &str, sha: &str, eval_hash: &str) -> DesiredRun {
 }
 
 fn eval(key: &str, operation: &str, runs: &[(&str, &str)]) -> DesiredEval {
-    let spec_hash = canonical::hash(&canonical::eval_spec(&config(), &[grader(operation)]));
+    let spec_hash = canonical::eval_spec(&config(), &[grader(operation)]).hash();
     DesiredEval {
         key: key.into(),
         name: format!("{key} eval"),
@@ -376,11 +376,7 @@ fn the_canonical_specs_of_every_normalised_form_are_stable() {
     let mut pinned = String::new();
     for (config, graders) in &specs {
         let spec = canonical::eval_spec(config, graders);
-        pinned.push_str(&format!(
-            "{}\n{}\n",
-            canonical::canonical_json(&spec),
-            canonical::hash(&spec)
-        ));
+        pinned.push_str(&format!("{}\n{}\n", spec.text(), spec.hash()));
     }
     insta::assert_snapshot!(pinned, @r#"
     {"data_source_config":{"metadata":{"app":"x","version":"2"},"type":"logs"},"testing_criteria":[{"input":[{"content":[{"text":"t","type":"input_text"}],"role":"system","type":"message"},{"content":{"text":"u","type":"input_text"},"role":"user","type":"message"}],"model":"m","name":"s","pass_threshold":5.000000e-1,"sampling_params":{"temperature":2.000000e-1},"type":"score_model"}]}
