@@ -41,10 +41,11 @@ pub(crate) struct Entry {
     pub value: Node,
 }
 
-/// One step of a field path.
+/// One step of a field path. Keys are short: kept inline, so the checks' paths are extended
+/// and cloned without allocating.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Segment {
-    Key(String),
+    Key(CompactString),
     Index(usize),
 }
 
@@ -54,15 +55,18 @@ pub(crate) struct FieldPath(pub Vec<Segment>);
 
 impl FieldPath {
     pub(crate) fn key(&self, key: &str) -> FieldPath {
-        let mut path = self.clone();
-        path.0.push(Segment::Key(key.to_string()));
-        path
+        self.then(Segment::Key(key.into()))
     }
 
     pub(crate) fn index(&self, index: usize) -> FieldPath {
-        let mut path = self.clone();
-        path.0.push(Segment::Index(index));
-        path
+        self.then(Segment::Index(index))
+    }
+
+    fn then(&self, segment: Segment) -> FieldPath {
+        let mut segments = Vec::with_capacity(self.0.len() + 1);
+        segments.extend_from_slice(&self.0);
+        segments.push(segment);
+        FieldPath(segments)
     }
 }
 
@@ -95,7 +99,7 @@ impl<'a> Trail<'a> {
             Trail::Root => {}
             Trail::Key(parent, key) => {
                 parent.push_onto(path);
-                path.0.push(Segment::Key(key.to_string()));
+                path.0.push(Segment::Key(key.into()));
             }
             Trail::Index(parent, index) => {
                 parent.push_onto(path);
@@ -156,13 +160,19 @@ impl Node {
 
     /// The node at `path`, if it exists.
     pub(crate) fn find(&self, path: &FieldPath) -> Option<&Node> {
-        path.0.iter().try_fold(self, |node, segment| match segment {
-            Segment::Key(k) => node.get(k),
-            Segment::Index(i) => match &node.value {
-                NodeValue::Seq(items) => items.get(*i),
-                _ => None,
-            },
-        })
+        self.find_segments(&path.0)
+    }
+
+    fn find_segments(&self, segments: &[Segment]) -> Option<&Node> {
+        segments
+            .iter()
+            .try_fold(self, |node, segment| match segment {
+                Segment::Key(k) => node.get(k),
+                Segment::Index(i) => match &node.value {
+                    NodeValue::Seq(items) => items.get(*i),
+                    _ => None,
+                },
+            })
     }
 
     /// The best span for a problem at `path`: the node itself, else its nearest ancestor.
@@ -189,8 +199,7 @@ impl Node {
         let Some((Segment::Key(last), parent)) = path.0.split_last() else {
             return self.span_of(path);
         };
-        let parent = FieldPath(parent.to_vec());
-        self.find(&parent)
+        self.find_segments(parent)
             .and_then(|p| p.entries().iter().rev().find(|e| e.key == *last))
             .map_or_else(|| self.span_of(path), |e| e.key_span)
     }

@@ -188,16 +188,25 @@ impl EvalChecker<'_> {
                 .push(format!("the service allows {MAX_METADATA_PAIRS}, and evalctl uses {reserved} for its ownership tags"));
         }
         for (key, value) in metadata {
+            let reserved = key.starts_with(RESERVED_PREFIX);
+            let key_chars = key.chars().count();
+            let value_chars = value.chars().count();
+            if !reserved
+                && key_chars <= MAX_METADATA_KEY_CHARS
+                && value_chars <= MAX_METADATA_VALUE_CHARS
+            {
+                continue;
+            }
             let key_path = path.key(key);
             let key_span = self.doc.key_span_of(&key_path);
-            if key.starts_with(RESERVED_PREFIX) {
+            if reserved {
                 self.findings.push(Finding::error(key_span, &key_path, format!("metadata key `{key}` is reserved: keys starting with `{RESERVED_PREFIX}` are evalctl's ownership tags")));
             }
-            if key.chars().count() > MAX_METADATA_KEY_CHARS {
-                self.findings.push(Finding::error(key_span, &key_path, format!("metadata key is {} characters; at most {MAX_METADATA_KEY_CHARS} are allowed", key.chars().count())));
+            if key_chars > MAX_METADATA_KEY_CHARS {
+                self.findings.push(Finding::error(key_span, &key_path, format!("metadata key is {key_chars} characters; at most {MAX_METADATA_KEY_CHARS} are allowed")));
             }
-            if value.chars().count() > MAX_METADATA_VALUE_CHARS {
-                self.error(&key_path, format!("metadata value is {} characters; at most {MAX_METADATA_VALUE_CHARS} are allowed", value.chars().count()));
+            if value_chars > MAX_METADATA_VALUE_CHARS {
+                self.error(&key_path, format!("metadata value is {value_chars} characters; at most {MAX_METADATA_VALUE_CHARS} are allowed"));
             }
         }
     }
