@@ -169,4 +169,49 @@ mod tests {
             }
         );
     }
+
+    #[test]
+    fn loading_expands_variables_written_plainly_or_as_escapes() {
+        // The loader skips the walk for files without `$` or `\`; a `$` spelled as an escape
+        // in a quoted scalar (in a file with no `$` at all) must still be found.
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("temp dir: {e}"));
+        let eval = |key: &str, name: &str, metadata: &str| {
+            format!(
+                r#"evals:
+  {key}:
+    name: {name}
+    metadata: {metadata}
+    data_source_config: {{ type: custom, item_schema: {{ type: object, properties: {{ a: {{ type: string }} }} }} }}
+    testing_criteria:
+      - {{ type: string_check, name: s, input: "{{{{item.a}}}}", reference: "{{{{item.a}}}}", operation: eq }}
+"#
+            )
+        };
+        let files = [
+            ("e.yaml", eval("e", r#""\u0024{TEAM} eval""#, "{}")),
+            (
+                "f.yaml",
+                eval(
+                    "f",
+                    "plain",
+                    r#"{ team: "${TEAM}", cost: "$$5", literal: "$${TEAM}" }"#,
+                ),
+            ),
+        ];
+        for (name, text) in files {
+            std::fs::write(dir.path().join(name), text).unwrap_or_else(|e| panic!("{e}"));
+        }
+        let loaded = crate::manifest::load_with_env(dir.path(), &env);
+        let Some(project) = loaded.project else {
+            panic!("loads: {:?}", loaded.diagnostics);
+        };
+        assert_eq!(
+            project.evals["e"].spec.name.as_deref(),
+            Some("research eval")
+        );
+        let metadata = project.evals["f"].spec.metadata.clone().unwrap_or_default();
+        assert_eq!(metadata["team"], "research");
+        assert_eq!(metadata["cost"], "$$5");
+        assert_eq!(metadata["literal"], "${TEAM}");
+    }
 }
