@@ -6,17 +6,19 @@ mod data;
 mod graders;
 mod partial;
 mod runs;
+mod schemas;
 mod templates;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use rayon::prelude::*;
-use serde_json::Value;
 
 use data::DataCache;
 pub use data::DataFile;
 use partial::PartialEval;
+use schemas::{ItemSchema, SchemaCache};
 use templates::{Namespaces, SampleAccess};
 
 use super::diagnostic::{did_you_mean, one_of, Diagnostic};
@@ -45,14 +47,22 @@ pub(crate) struct Checked {
     pub run_files: BTreeMap<(String, String), PathBuf>,
 }
 
+/// What the threads checking evals share: each data file read once, each distinct
+/// `item_schema` compiled once.
+#[derive(Default)]
+struct Shared {
+    data: DataCache,
+    schemas: SchemaCache,
+}
+
 pub(crate) fn check(sources: &Sources) -> (Vec<Diagnostic>, Checked) {
-    let cache = DataCache::default();
+    let shared = Shared::default();
     // Evals are checked on all cores; results are gathered in key order so the output does
     // not depend on which thread finished first.
     let checked: Vec<(Vec<Diagnostic>, RunFiles)> = sources
         .evals
         .par_iter()
-        .map(|(key, origin)| check_eval(sources, key, origin, &cache))
+        .map(|(key, origin)| check_eval(sources, key, origin, &shared))
         .collect();
     let mut diagnostics = Vec::new();
     let mut run_files = BTreeMap::new();
@@ -63,7 +73,7 @@ pub(crate) fn check(sources: &Sources) -> (Vec<Diagnostic>, Checked) {
     (
         diagnostics,
         Checked {
-            data_files: cache.into_files(),
+            data_files: shared.data.into_files(),
             run_files,
         },
     )
@@ -76,7 +86,7 @@ fn check_eval(
     sources: &Sources,
     key: &str,
     origin: &EvalOrigin,
-    cache: &DataCache,
+    shared: &Shared,
 ) -> (Vec<Diagnostic>, RunFiles) {
     let document = &sources.documents[origin.document];
     let base = FieldPath::default().key("evals").key(key);
@@ -100,7 +110,7 @@ fn check_eval(
         data: Vec::new(),
         run_files: BTreeMap::new(),
     };
-    checker.check(cache);
+    checker.check(shared);
     let mut diagnostics: Vec<Diagnostic> = checker
         .findings
         .into_iter()
@@ -119,15 +129,6 @@ pub fn is_valid_key(key: &str) -> bool {
     first_ok
         && key.len() <= 63
         && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "._-".contains(c))
-}
-
-fn item_schema(eval: &PartialEval<'_>) -> Option<Value> {
-    match eval.config() {
-        Some(DataSourceConfig::Known(KnownDataSourceConfig::Custom(custom))) => {
-            Some(Value::Object(custom.item_schema.clone()))
-        }
-        _ => None,
-    }
 }
 
 struct EvalChecker<'a> {
@@ -152,20 +153,21 @@ impl EvalChecker<'_> {
         &mut self.findings[last]
     }
 
-    fn check(&mut self, cache: &DataCache) {
+    fn check(&mut self, shared: &Shared) {
         let base = self.base.clone();
         self.check_key(self.key, &base, "eval");
         let eval = self.eval;
         self.check_metadata(eval.metadata(), &base.key("metadata"), EVAL_RESERVED_PAIRS);
-        let schema = item_schema(eval);
-        let validator = self.check_config(schema.as_ref());
+        let item_schema = self.check_config(&shared.schemas);
+        let schema = item_schema.as_deref();
+        let validator = schema.and_then(|s| s.validator.as_ref().ok());
         let namespaces = Namespaces {
-            item_schema: schema.as_ref(),
+            item_schema: schema.map(|s| &s.schema),
             sample: self.sample_access(),
         };
         self.check_graders(&namespaces);
         for (run_key, run) in &eval.runs {
-            self.check_run(run_key, run, &namespaces, validator.as_ref(), cache);
+            self.check_run(run_key, run, &namespaces, validator, &shared.data);
         }
     }
 
@@ -233,9 +235,9 @@ impl EvalChecker<'_> {
         }
     }
 
-    /// Checks the data source config; returns the compiled `item_schema` (given as the
-    /// config's, read once by the caller) for row checks.
-    fn check_config(&mut self, item_schema: Option<&Value>) -> Option<jsonschema::Validator> {
+    /// Checks the data source config; returns its compiled `item_schema` for template and
+    /// row checks.
+    fn check_config(&mut self, schemas: &SchemaCache) -> Option<Arc<ItemSchema>> {
         let path = self.base.key("data_source_config");
         match self.eval.config()? {
             DataSourceConfig::Unrecognized(other) => {
@@ -244,17 +246,15 @@ impl EvalChecker<'_> {
                 self.findings.push(Finding::warning(span, &type_path, format!("data source config type `{}` is not known to evalctl; it is passed through verbatim", other.kind)));
                 None
             }
-            DataSourceConfig::Known(KnownDataSourceConfig::Custom(_)) => {
-                match jsonschema::validator_for(item_schema?) {
-                    Ok(validator) => Some(validator),
-                    Err(error) => {
-                        self.error(
-                            &path.key("item_schema"),
-                            format!("`item_schema` is not a valid JSON Schema: {error}"),
-                        );
-                        None
-                    }
+            DataSourceConfig::Known(KnownDataSourceConfig::Custom(custom)) => {
+                let compiled = schemas.get(&custom.item_schema);
+                if let Err(error) = &compiled.validator {
+                    self.error(
+                        &path.key("item_schema"),
+                        format!("`item_schema` is not a valid JSON Schema: {error}"),
+                    );
                 }
+                Some(compiled)
             }
             DataSourceConfig::Known(_) => None,
         }
