@@ -20,7 +20,7 @@ use crate::manifest::source::Span;
 pub(super) fn parse(text: &str) -> Option<Node> {
     // Tabs, carriage returns, control characters and byte order marks have rules of their
     // own: saphyr reads such files.
-    if text.bytes().any(|b| (b < b' ' && b != b'\n') || b == 0x7f) || text.contains('\u{feff}') {
+    if has_special_characters(text.as_bytes()) || text.contains('\u{feff}') {
         return None;
     }
     let mut reader = Reader {
@@ -42,6 +42,17 @@ pub(super) fn parse(text: &str) -> Option<Node> {
         Next::Eof => Some(root),
         Next::Indent(_) => None,
     }
+}
+
+/// Whether `bytes` has a control character other than a line break: checked in blocks
+/// without branches, so the compiler can check many bytes at once.
+fn has_special_characters(bytes: &[u8]) -> bool {
+    let special = |b: u8| (b < b' ') & (b != b'\n') | (b == 0x7f);
+    let mut blocks = bytes.chunks_exact(32);
+    let found = blocks
+        .by_ref()
+        .any(|block| block.iter().fold(false, |found, &b| found | special(b)));
+    found || blocks.remainder().iter().any(|&b| special(b))
 }
 
 /// What follows blank and comment lines: the indentation of the next content, or the end.
@@ -431,7 +442,8 @@ impl<'t> Reader<'t> {
     fn quoted(&mut self) -> Option<NodeValue> {
         let quote = self.here();
         self.pos += 1;
-        let mut text = String::new();
+        // Most quoted scalars are short: kept inline, they cost no allocation.
+        let mut text = CompactString::default();
         loop {
             let run = self.pos;
             while !matches!(self.here(), b'\'' | b'"' | b'\\' | b'\n' | 0) {
@@ -459,10 +471,7 @@ impl<'t> Reader<'t> {
                 }
             }
         }
-        Some(NodeValue::Str {
-            text: text.into(),
-            plain: false,
-        })
+        Some(NodeValue::Str { text, plain: false })
     }
 
     /// A double-quoted escape at `pos` (the backslash), as saphyr resolves it.

@@ -308,10 +308,16 @@ impl Builder<'_> {
 
 /// Reports keys defined twice in one mapping, with where each was first defined.
 fn report_duplicates(source: &SourceFile, entries: &[Entry], diagnostics: &mut Vec<Diagnostic>) {
-    // Manifest mappings are small: comparing pairs beats sorting a copy of the keys.
+    // Manifest mappings are small: comparing pairs beats sorting a copy of the keys, and
+    // comparing short fingerprints of the keys first beats comparing their texts.
     if entries.len() <= 16 {
-        let twice = |(i, e): (usize, &Entry)| entries[..i].iter().any(|f| f.key == e.key);
-        if !entries.iter().enumerate().any(twice) {
+        let mut prints = [0u64; 16];
+        for (print, entry) in prints.iter_mut().zip(entries) {
+            *print = fingerprint(&entry.key);
+        }
+        let twice =
+            |i: usize| (0..i).any(|j| prints[j] == prints[i] && entries[j].key == entries[i].key);
+        if !(1..entries.len()).any(twice) {
             return;
         }
     }
@@ -330,6 +336,16 @@ fn report_duplicates(source: &SourceFile, entries: &[Entry], diagnostics: &mut V
             diagnostics.push(diagnostic);
         }
     }
+}
+
+/// The length and first bytes of a key: equal keys have equal fingerprints.
+fn fingerprint(key: &str) -> u64 {
+    let bytes = key.as_bytes();
+    let mut head = [0u8; 8];
+    let n = bytes.len().min(7);
+    head[..n].copy_from_slice(&bytes[..n]);
+    head[7] = bytes.len() as u8;
+    u64::from_le_bytes(head)
 }
 
 fn extend(start: Span, end: Span) -> Span {
@@ -394,6 +410,16 @@ mod tests {
             parsed.documents[0].get("a").map(|n| n.value.clone()),
             Some(NodeValue::Int(3))
         );
+    }
+
+    #[test]
+    fn keys_alike_in_length_and_first_bytes_are_not_duplicates() {
+        let parsed =
+            parse_str("reference_a: 1\nreference_b: 2\nx: {longer_key_1: 1, longer_key_2: 2}\n");
+        assert!(parsed.diagnostics.is_empty(), "{:?}", parsed.diagnostics);
+        let parsed = parse_str("x: {longer_key_1: 1, y: 0, longer_key_1: 2}\n");
+        assert_eq!(parsed.diagnostics.len(), 1);
+        assert!(parsed.diagnostics[0].message.contains("`longer_key_1`"));
     }
 
     #[test]
