@@ -135,6 +135,15 @@ fn write_sorted(value: &Value, out: &mut Vec<u8>) {
 
 /// A JSON string literal, escaped exactly as serde_json writes it.
 fn write_str(text: &str, out: &mut Vec<u8>) {
+    // Most strings need no escape, and then serde_json writes them between quotes as they
+    // are; checking for that first is several times faster than its escaper.
+    if !text.bytes().any(|b| b < 0x20 || b == b'"' || b == b'\\') {
+        out.reserve(text.len() + 2);
+        out.push(b'"');
+        out.extend_from_slice(text.as_bytes());
+        out.push(b'"');
+        return;
+    }
     // Writing a `&str` into a `Vec` cannot fail.
     let _ = serde_json::to_writer(&mut *out, text);
 }
