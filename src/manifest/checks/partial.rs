@@ -7,11 +7,7 @@ use std::collections::BTreeMap;
 
 use serde::de::DeserializeOwned;
 
-use crate::manifest::model::open::KnownTypes;
-use crate::manifest::model::{
-    DataSourceConfig, EvalSpec, Gate, Grader, KnownDataSourceConfig, KnownGrader,
-    KnownRunDataSource, Metadata, RunDataSource, Unrecognized,
-};
+use crate::manifest::model::{DataSourceConfig, EvalSpec, Gate, Grader, Metadata, RunDataSource};
 use crate::manifest::node::{Node, NodeValue};
 use crate::manifest::typed::from_node;
 
@@ -50,31 +46,18 @@ fn typed<T: DeserializeOwned>(node: Option<&Node>) -> Option<T> {
     from_node(node?).ok()
 }
 
-/// An object of a known `type` that failed to deserialize is broken, not unknown: serde's
-/// untagged fallback must not turn a misspelt grader into a pass-through one.
-fn known_or_none<K: KnownTypes>(unrecognized: &Unrecognized<K>) -> bool {
-    !K::NAMES.contains(&unrecognized.kind.as_str())
-}
-
+// An object of a known `type` that does not deserialize is broken, not unknown: the model's
+// readers of `type`d objects never pass it through (`model::open::deserialize_tagged`).
 fn grader(node: &Node) -> Option<Grader> {
-    typed(Some(node)).filter(|g| match g {
-        Grader::Unrecognized(u) => known_or_none::<KnownGrader>(u),
-        Grader::Known(_) => true,
-    })
+    typed(Some(node))
 }
 
 fn config(node: Option<&Node>) -> Option<DataSourceConfig> {
-    typed(node).filter(|c| match c {
-        DataSourceConfig::Unrecognized(u) => known_or_none::<KnownDataSourceConfig>(u),
-        DataSourceConfig::Known(_) => true,
-    })
+    typed(node)
 }
 
 fn data_source(node: Option<&Node>) -> Option<RunDataSource> {
-    typed(node).filter(|d| match d {
-        RunDataSource::Unrecognized(u) => known_or_none::<KnownRunDataSource>(u),
-        RunDataSource::Known(_) => true,
-    })
+    typed(node)
 }
 
 impl<'a> PartialEval<'a> {

@@ -1,16 +1,41 @@
 //! `data_source_config` of an eval, in the request form of the Evals API.
 
 use schemars::JsonSchema;
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::{Map, Value};
 
-use super::open::{KnownTypes, Unrecognized};
+use super::open::{deserialize_tagged, KnownTypes, TypeTagged, Unrecognized};
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
 #[serde(untagged)]
 pub enum DataSourceConfig {
     Known(KnownDataSourceConfig),
     Unrecognized(Unrecognized<KnownDataSourceConfig>),
+}
+
+impl<'de> Deserialize<'de> for DataSourceConfig {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserialize_tagged(deserializer)
+    }
+}
+
+impl TypeTagged for DataSourceConfig {
+    fn from_fields<'de, D: Deserializer<'de>>(kind: &str, fields: D) -> Result<Self, D::Error> {
+        let known = match kind {
+            "custom" => KnownDataSourceConfig::Custom(Deserialize::deserialize(fields)?),
+            "logs" => KnownDataSourceConfig::Logs(Deserialize::deserialize(fields)?),
+            "stored_completions" => {
+                KnownDataSourceConfig::StoredCompletions(Deserialize::deserialize(fields)?)
+            }
+            _ => {
+                let fields = Map::deserialize(fields)?;
+                return Ok(DataSourceConfig::Unrecognized(Unrecognized::new(
+                    kind, fields,
+                )));
+            }
+        };
+        Ok(DataSourceConfig::Known(known))
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]

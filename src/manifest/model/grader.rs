@@ -1,17 +1,41 @@
 //! Graders (`testing_criteria`), in the request form of the Evals API.
 
 use schemars::JsonSchema;
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize};
+use serde_json::Map;
 
 use super::message::Message;
-use super::open::{KnownTypes, Unrecognized};
+use super::open::{deserialize_tagged, KnownTypes, TypeTagged, Unrecognized};
 
 /// A grader: one evalctl knows, or an unknown type passed through verbatim.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
 #[serde(untagged)]
 pub enum Grader {
     Known(KnownGrader),
     Unrecognized(Unrecognized<KnownGrader>),
+}
+
+impl<'de> Deserialize<'de> for Grader {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserialize_tagged(deserializer)
+    }
+}
+
+impl TypeTagged for Grader {
+    fn from_fields<'de, D: Deserializer<'de>>(kind: &str, fields: D) -> Result<Self, D::Error> {
+        let known = match kind {
+            "string_check" => KnownGrader::StringCheck(Deserialize::deserialize(fields)?),
+            "text_similarity" => KnownGrader::TextSimilarity(Deserialize::deserialize(fields)?),
+            "label_model" => KnownGrader::LabelModel(Deserialize::deserialize(fields)?),
+            "score_model" => KnownGrader::ScoreModel(Deserialize::deserialize(fields)?),
+            "python" => KnownGrader::Python(Deserialize::deserialize(fields)?),
+            _ => {
+                let fields = Map::deserialize(fields)?;
+                return Ok(Grader::Unrecognized(Unrecognized::new(kind, fields)));
+            }
+        };
+        Ok(Grader::Known(known))
+    }
 }
 
 impl Grader {

@@ -4,12 +4,12 @@
 use std::collections::BTreeMap;
 
 use schemars::JsonSchema;
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::{Map, Value};
 
 use super::grader::ReasoningEffort;
 use super::message::Message;
-use super::open::{KnownTypes, Unrecognized};
+use super::open::{deserialize_tagged, KnownTypes, TypeTagged, Unrecognized};
 use super::Metadata;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -48,11 +48,32 @@ pub struct GraderGate {
 
 // The known variant is large, but a project holds a few of these, never a hot collection.
 #[allow(clippy::large_enum_variant)]
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
 #[serde(untagged)]
 pub enum RunDataSource {
     Known(KnownRunDataSource),
     Unrecognized(Unrecognized<KnownRunDataSource>),
+}
+
+impl<'de> Deserialize<'de> for RunDataSource {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserialize_tagged(deserializer)
+    }
+}
+
+impl TypeTagged for RunDataSource {
+    fn from_fields<'de, D: Deserializer<'de>>(kind: &str, fields: D) -> Result<Self, D::Error> {
+        let known = match kind {
+            "jsonl" => KnownRunDataSource::Jsonl(Deserialize::deserialize(fields)?),
+            "completions" => KnownRunDataSource::Completions(Deserialize::deserialize(fields)?),
+            "responses" => KnownRunDataSource::Responses(Deserialize::deserialize(fields)?),
+            _ => {
+                let fields = Map::deserialize(fields)?;
+                return Ok(RunDataSource::Unrecognized(Unrecognized::new(kind, fields)));
+            }
+        };
+        Ok(RunDataSource::Known(known))
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
