@@ -61,7 +61,7 @@ impl Uploads {
 
     /// The run's data source as the service wants it: a `file` source becomes `file_id`.
     pub(crate) fn data_source(&self, run: &StartRun) -> Result<Value, String> {
-        let mut data_source = run.data_source.clone();
+        let mut data_source = Value::clone(&run.data_source);
         let Some(file) = &run.data_file else {
             return Ok(data_source);
         };

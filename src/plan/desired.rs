@@ -4,6 +4,7 @@
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -26,9 +27,9 @@ pub struct DesiredEval {
     pub name: String,
     /// User metadata (no tags).
     pub metadata: Metadata,
-    /// Request form, as written.
-    pub data_source_config: Value,
-    pub testing_criteria: Vec<Value>,
+    /// Request form, as written; shared with the plan's actions, not copied into them.
+    pub data_source_config: Arc<Value>,
+    pub testing_criteria: Arc<[Value]>,
     pub spec_hash: String,
     pub runs: BTreeMap<String, DesiredRun>,
 }
@@ -39,7 +40,7 @@ pub struct DesiredRun {
     pub name: String,
     pub metadata: Metadata,
     /// Request form; a `file` source stays `{type: file, path}` until apply uploads it.
-    pub data_source: Value,
+    pub data_source: Arc<Value>,
     pub data_file: Option<DataFileRef>,
     pub spec_hash: String,
     pub gate: Option<Gate>,
@@ -75,8 +76,8 @@ impl Desired {
 
 fn desired_eval(project: &Project, key: &str, eval: &manifest::DesiredEval) -> DesiredEval {
     let spec = &eval.spec;
-    let data_source_config = to_json(&spec.data_source_config);
-    let testing_criteria: Vec<Value> = spec.testing_criteria.iter().map(to_json).collect();
+    let data_source_config = Arc::new(to_json(&spec.data_source_config));
+    let testing_criteria: Arc<[Value]> = spec.testing_criteria.iter().map(to_json).collect();
     let spec_hash = canonical::eval_spec(&data_source_config, &testing_criteria).hash();
     let runs = spec
         .runs
@@ -92,7 +93,7 @@ fn desired_eval(project: &Project, key: &str, eval: &manifest::DesiredEval) -> D
                     sha256: f.sha256.clone(),
                     bytes: f.bytes,
                 });
-            let data_source = to_json(&run.data_source);
+            let data_source = Arc::new(to_json(&run.data_source));
             let run_hash = run_spec_hash(
                 &run.data_source,
                 &data_source,

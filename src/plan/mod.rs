@@ -11,6 +11,7 @@ mod remote;
 pub mod tags;
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -59,8 +60,8 @@ pub struct NewEval {
     pub name: String,
     /// User metadata plus evalctl's tags.
     pub metadata: Metadata,
-    pub data_source_config: Value,
-    pub testing_criteria: Vec<Value>,
+    pub data_source_config: Arc<Value>,
+    pub testing_criteria: Arc<[Value]>,
     pub spec_hash: String,
 }
 
@@ -106,7 +107,7 @@ pub struct StartRun {
     /// User metadata plus evalctl's tags.
     pub metadata: Metadata,
     /// Request form; a `file` source is uploaded and sent as `file_id` at apply.
-    pub data_source: Value,
+    pub data_source: Arc<Value>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub data_file: Option<DataFileRef>,
     pub spec_hash: String,

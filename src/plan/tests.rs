@@ -26,7 +26,7 @@ fn run(key: &str, sha: &str, eval_hash: &str) -> DesiredRun {
         spec_hash: canonical::hash(
             &json!({"data_source": {"type": "jsonl", "source": {"type": "file", "sha256": sha}}, "eval_spec": eval_hash}),
         ),
-        data_source,
+        data_source: data_source.into(),
         data_file: None,
         gate: None,
     }
@@ -38,8 +38,8 @@ fn eval(key: &str, operation: &str, runs: &[(&str, &str)]) -> DesiredEval {
         key: key.into(),
         name: format!("{key} eval"),
         metadata: BTreeMap::from([("team".to_string(), "research".to_string())]),
-        data_source_config: config(),
-        testing_criteria: vec![grader(operation)],
+        data_source_config: config().into(),
+        testing_criteria: vec![grader(operation)].into(),
         runs: runs
             .iter()
             .map(|(k, sha)| (k.to_string(), run(k, sha, &spec_hash)))
@@ -58,7 +58,7 @@ fn desired(evals: Vec<DesiredEval>) -> Desired {
 /// The eval as the service stores it after `apply` created it from `eval`.
 fn stored(eval: &DesiredEval, id: &str, created_at: i64) -> RemoteEval {
     let item = eval.data_source_config["item_schema"].clone();
-    let mut criteria = eval.testing_criteria.clone();
+    let mut criteria = eval.testing_criteria.to_vec();
     for grader in &mut criteria {
         grader["id"] = json!(format!("{}-9f8e", grader["name"].as_str().unwrap_or("")));
     }
@@ -287,13 +287,14 @@ fn the_fingerprint_changes_with_the_remote_state_only() {
 #[test]
 fn runs_that_need_a_model_can_be_left_out() {
     let mut judged = eval("judged", "eq", &[("r", "aa")]);
-    judged
-        .testing_criteria
-        .push(json!({"type": "label_model", "name": "judge"}));
+    let mut criteria = judged.testing_criteria.to_vec();
+    criteria.push(json!({"type": "label_model", "name": "judge"}));
+    judged.testing_criteria = criteria.into();
     let mut sampled = eval("sampled", "eq", &[("s", "bb"), ("t", "cc")]);
     if let Some(run) = sampled.runs.get_mut("s") {
         run.data_source =
-            json!({"type": "completions", "source": {"type": "file_content", "content": []}});
+            json!({"type": "completions", "source": {"type": "file_content", "content": []}})
+                .into();
     }
     let mut d = desired(vec![judged, sampled]);
     let skipped: Vec<String> = d

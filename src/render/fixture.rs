@@ -86,8 +86,9 @@ pub(crate) fn new_eval(key: &str, name: &str) -> NewEval {
             "type": "custom",
             "item_schema": {"type": "object", "properties": {"claim": {"type": "string"}}},
             "include_sample_schema": true
-        }),
-        testing_criteria: vec![judge(&long_prompt(false))],
+        })
+        .into(),
+        testing_criteria: vec![judge(&long_prompt(false))].into(),
         spec_hash,
     }
 }
@@ -108,7 +109,8 @@ pub(crate) fn run(eval: &str, key: &str, eval_id: Option<&str>, reason: &str) ->
         eval_id: eval_id.map(String::from),
         name: format!("{key} run"),
         metadata: tags::tagged(&Metadata::new(), PROJECT, key, &spec_hash),
-        data_source: json!({"type": "jsonl", "source": {"type": "file_id", "id": "file-abc123"}}),
+        data_source: json!({"type": "jsonl", "source": {"type": "file_id", "id": "file-abc123"}})
+            .into(),
         data_file: None,
         spec_hash,
         gate: None,
@@ -119,7 +121,8 @@ pub(crate) fn run(eval: &str, key: &str, eval_id: Option<&str>, reason: &str) ->
 fn baseline_run(eval: &str) -> StartRun {
     let mut run = run(eval, "baseline", None, "new eval");
     run.data_source =
-        json!({"type": "jsonl", "source": {"type": "file", "path": "../data/factuality.jsonl"}});
+        json!({"type": "jsonl", "source": {"type": "file", "path": "../data/factuality.jsonl"}})
+            .into();
     run.data_file = Some(DataFileRef {
         path: PathBuf::from("/work/project/data/factuality.jsonl"),
         display: "data/factuality.jsonl".into(),
@@ -177,7 +180,7 @@ fn update() -> UpdateEval {
 
 fn replace() -> ReplaceEval {
     let mut new = new_eval("summarize", "Summaries");
-    new.testing_criteria = vec![judge(&long_prompt(true))];
+    new.testing_criteria = vec![judge(&long_prompt(true))].into();
     new.metadata.insert("owner".into(), "bo".into());
     let old_spec = hash("summarize, before");
     let mut superseded = tags::tagged(
