@@ -6,6 +6,7 @@
 //! for absent optional fields and documented defaults.
 
 use std::borrow::Cow;
+use std::io::Write as _;
 
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
@@ -29,14 +30,14 @@ impl Canon<'_> {
     /// Hex SHA-256 of the canonical JSON.
     pub fn hash(&self) -> String {
         let mut text = Vec::with_capacity(1024);
-        self.write(&mut text);
+        self.write(&mut text, &mut Vec::new());
         format!("{:x}", Sha256::digest(&text))
     }
 
     /// The canonical JSON text.
     pub fn text(&self) -> String {
         let mut out = Vec::new();
-        self.write(&mut out);
+        self.write(&mut out, &mut Vec::new());
         // Only JSON text and UTF-8 strings were written.
         String::from_utf8(out).unwrap_or_default()
     }
@@ -58,19 +59,20 @@ impl Canon<'_> {
         }
     }
 
-    fn write(&self, out: &mut Vec<u8>) {
+    fn write<'v>(&'v self, out: &mut Vec<u8>, scratch: &mut Vec<(&'v str, &'v Value)>) {
         match self {
-            Canon::Same(value) => write_sorted(value, out),
+            Canon::Same(value) => write_sorted(value, out, scratch),
             Canon::Str(text) => write_str(text, out),
-            Canon::Bool(b) => write_sorted(&Value::Bool(*b), out),
-            Canon::Null => write_sorted(&Value::Null, out),
+            Canon::Bool(true) => out.extend_from_slice(b"true"),
+            Canon::Bool(false) => out.extend_from_slice(b"false"),
+            Canon::Null => out.extend_from_slice(b"null"),
             Canon::Array(items) => {
                 out.push(b'[');
                 for (i, item) in items.iter().enumerate() {
                     if i > 0 {
                         out.push(b',');
                     }
-                    item.write(out);
+                    item.write(out, scratch);
                 }
                 out.push(b']');
             }
@@ -84,7 +86,7 @@ impl Canon<'_> {
                     }
                     write_str(key, out);
                     out.push(b':');
-                    value.write(out);
+                    value.write(out, scratch);
                 }
                 out.push(b'}');
             }
@@ -98,21 +100,25 @@ pub fn canonical_json(value: &Value) -> String {
 }
 
 /// Writes without building intermediate strings: plans hash every eval and run, so this is
-/// on the path of every `plan`.
-fn write_sorted(value: &Value, out: &mut Vec<u8>) {
+/// on the path of every `plan`. Each object's entries are sorted in `scratch`, a stack shared
+/// by the whole walk, rather than in a vector of their own.
+fn write_sorted<'v>(value: &'v Value, out: &mut Vec<u8>, scratch: &mut Vec<(&'v str, &'v Value)>) {
     match value {
         Value::Object(map) => {
-            let mut entries: Vec<(&String, &Value)> = map.iter().collect();
-            entries.sort_unstable_by(|a, b| a.0.cmp(b.0));
+            let start = scratch.len();
+            scratch.extend(map.iter().map(|(key, value)| (key.as_str(), value)));
+            scratch[start..].sort_unstable_by_key(|(key, _)| *key);
             out.push(b'{');
-            for (i, (key, value)) in entries.into_iter().enumerate() {
-                if i > 0 {
+            for i in start..scratch.len() {
+                if i > start {
                     out.push(b',');
                 }
+                let (key, value) = scratch[i];
                 write_str(key, out);
                 out.push(b':');
-                write_sorted(value, out);
+                write_sorted(value, out, scratch);
             }
+            scratch.truncate(start);
             out.push(b'}');
         }
         Value::Array(items) => {
@@ -121,11 +127,11 @@ fn write_sorted(value: &Value, out: &mut Vec<u8>) {
                 if i > 0 {
                     out.push(b',');
                 }
-                write_sorted(item, out);
+                write_sorted(item, out, scratch);
             }
             out.push(b']');
         }
-        Value::Number(number) => out.extend_from_slice(canonical_number(number).as_bytes()),
+        Value::Number(number) => write_number(number, out),
         Value::String(text) => write_str(text, out),
         Value::Bool(true) => out.extend_from_slice(b"true"),
         Value::Bool(false) => out.extend_from_slice(b"false"),
@@ -151,15 +157,17 @@ fn write_str(text: &str, out: &mut Vec<u8>) {
 /// A number by its value, not its spelling: `1`, `1.0` and `1e0` are one number, and a float
 /// is taken at 7 significant digits, because the Azure spec stores `pass_threshold` and
 /// `range` as 32-bit floats (0.8 comes back as 0.800000011920929).
-fn canonical_number(number: &serde_json::Number) -> String {
-    if number.is_i64() || number.is_u64() {
-        return number.to_string();
-    }
-    match number.as_f64() {
-        Some(x) if x.fract() == 0.0 && x.abs() < 1e15 => format!("{}", x as i64),
-        Some(x) => format!("{x:.6e}"),
-        None => number.to_string(),
-    }
+fn write_number(number: &serde_json::Number, out: &mut Vec<u8>) {
+    // Writing into a `Vec` cannot fail.
+    let _ = match (number.as_i64(), number.as_u64(), number.as_f64()) {
+        (Some(i), _, _) => write!(out, "{i}"),
+        (None, Some(u), _) => write!(out, "{u}"),
+        (None, None, Some(x)) if x.fract() == 0.0 && x.abs() < 1e15 => {
+            write!(out, "{}", x as i64)
+        }
+        (None, None, Some(x)) => write!(out, "{x:.6e}"),
+        (None, None, None) => write!(out, "{number}"),
+    };
 }
 
 /// Hex SHA-256 of the canonical JSON of `value`.
