@@ -109,10 +109,12 @@ fn display_path(path: &Path) -> String {
 /// Collects `*.yaml`/`*.yml` below `dir` in a stable order, skipping hidden entries (such as
 /// `.evalctl/`, where the local target keeps its state) and the settings file.
 fn walk(dir: &Path, shown: &str, out: &mut Vec<(String, PathBuf)>) -> std::io::Result<()> {
-    let mut entries: Vec<_> = std::fs::read_dir(dir)?.collect::<Result<_, _>>()?;
-    entries.sort_by_key(|e| e.file_name());
-    for entry in entries {
-        let name = entry.file_name().to_string_lossy().to_string();
+    let mut entries: Vec<_> = std::fs::read_dir(dir)?
+        .map(|entry| entry.map(|e| (e.file_name(), e)))
+        .collect::<Result<_, _>>()?;
+    entries.sort_unstable_by(|(a, _), (b, _)| a.cmp(b));
+    for (name, entry) in entries {
+        let name = name.to_string_lossy().to_string();
         if name.starts_with('.') {
             continue;
         }

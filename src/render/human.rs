@@ -52,7 +52,9 @@ pub fn human(plan: &Plan, header: &Header, color: bool, out: &mut dyn Write) -> 
 /// An action's lines, after the blank line that sets them apart.
 fn action_block(action: &Action, color: bool) -> String {
     let view = action_view(action);
-    let mut out = String::from("\n");
+    // Room for a typical block, so that it is not grown line by line.
+    let mut out = String::with_capacity(512);
+    out.push('\n');
     let symbol = format!("{:>3}", view.kind.symbol());
     out.push_str(&paint(&symbol, kind_color(view.kind), color));
     out.push(' ');

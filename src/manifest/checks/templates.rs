@@ -153,15 +153,21 @@ fn check_sample(segments: &[&str], access: SampleAccess) -> Option<Problem> {
 fn check_item(segments: &[&str], item_schema: Option<&Value>) -> Option<Problem> {
     let root = item_schema?;
     let mut schema = root;
-    let mut walked = String::from("item");
-    for &segment in segments {
+    // The path walked so far, as messages show it: only built for a problem.
+    let walked = |depth: usize| {
+        std::iter::once("item")
+            .chain(segments[..depth].iter().copied())
+            .collect::<Vec<_>>()
+            .join(".")
+    };
+    for (depth, &segment) in segments.iter().enumerate() {
         schema = resolve_local(root, schema);
         if let Some(properties) = schema.get("properties").and_then(Value::as_object) {
             match properties.get(segment) {
                 Some(next) => schema = next,
                 None => match schema.get("additionalProperties").filter(|a| a.is_object()) {
                     Some(next) => schema = next,
-                    None => return Some(absent_field(&walked, segment, properties)),
+                    None => return Some(absent_field(&walked(depth), segment, properties)),
                 },
             }
         } else if let Some(items) = schema
@@ -175,13 +181,12 @@ fn check_item(segments: &[&str], item_schema: Option<&Value>) -> Option<Problem>
             .filter(|t| !["object", "array"].contains(t))
         {
             return Some(Problem::error(format!(
-                "`{walked}` is {kind} in `item_schema`; it has no field `{segment}`"
+                "`{}` is {kind} in `item_schema`; it has no field `{segment}`",
+                walked(depth)
             )));
         } else {
             return None;
         }
-        walked.push('.');
-        walked.push_str(segment);
     }
     None
 }

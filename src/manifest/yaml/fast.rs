@@ -33,6 +33,8 @@ pub(super) fn parse(text: &str) -> Option<Node> {
         line_start: 0,
         nodes: 0,
         depth: 0,
+        open_entries: Vec::new(),
+        open_items: Vec::new(),
     };
     let Next::Indent(indent) = reader.skip_to_content()? else {
         return None;
@@ -82,7 +84,6 @@ enum Chomping {
 /// A 1-based line and column.
 type Mark = (usize, usize);
 
-#[derive(Clone)]
 struct Reader<'t> {
     text: &'t str,
     /// Columns count characters; in ASCII text, bytes.
@@ -92,6 +93,20 @@ struct Reader<'t> {
     bytes: &'t [u8],
     pos: usize,
     /// The 1-based line of `pos`, and where it starts.
+    line: usize,
+    line_start: usize,
+    nodes: usize,
+    depth: usize,
+    /// The entries and items of the collections being read, innermost last: each collection
+    /// takes exactly its own when it closes, instead of growing a vector of its own.
+    open_entries: Vec<Entry>,
+    open_items: Vec<Node>,
+}
+
+/// Where a reader is, to come back to after looking ahead.
+#[derive(Clone, Copy)]
+struct Position {
+    pos: usize,
     line: usize,
     line_start: usize,
     nodes: usize,
@@ -116,6 +131,32 @@ fn is_flow_indicator(c: u8) -> bool {
 }
 
 impl<'t> Reader<'t> {
+    fn position(&self) -> Position {
+        Position {
+            pos: self.pos,
+            line: self.line,
+            line_start: self.line_start,
+            nodes: self.nodes,
+            depth: self.depth,
+        }
+    }
+
+    fn go_back(&mut self, to: Position) {
+        self.pos = to.pos;
+        self.line = to.line;
+        self.line_start = to.line_start;
+        self.nodes = to.nodes;
+        self.depth = to.depth;
+    }
+
+    /// Whether a mapping key starts at `pos` (looking ahead, without moving).
+    fn key_ahead(&mut self) -> bool {
+        let here = self.position();
+        let key = self.block_key().is_some();
+        self.go_back(here);
+        key
+    }
+
     /// The byte at `pos`, 0 at the end.
     fn at(&self, pos: usize) -> u8 {
         self.bytes.get(pos).copied().unwrap_or(0)
@@ -262,11 +303,11 @@ impl<'t> Reader<'t> {
 
     fn block_map(&mut self, indent: usize) -> Option<Node> {
         let start = self.mark();
-        let mut entries = Vec::with_capacity(8);
+        let first = self.open_entries.len();
         loop {
             let (key, key_span, colon) = self.block_key()?;
             let value = self.block_value(indent, colon, Indicator::Colon)?;
-            entries.push(Entry {
+            self.open_entries.push(Entry {
                 key,
                 key_span,
                 value,
@@ -278,6 +319,7 @@ impl<'t> Reader<'t> {
             }
         }
         let end = self.block_end(indent);
+        let entries = self.open_entries.drain(first..).collect();
         self.node(NodeValue::Map(entries), span(start, end))
     }
 
@@ -285,7 +327,7 @@ impl<'t> Reader<'t> {
     /// starts it at its first entry's value rather than at the dash.
     fn block_seq(&mut self, indent: usize, indentless: bool) -> Option<Node> {
         let mut start = self.mark();
-        let mut items = Vec::with_capacity(4);
+        let first = self.open_items.len();
         loop {
             let dash = self.mark();
             self.pos += 1;
@@ -293,10 +335,11 @@ impl<'t> Reader<'t> {
             if self.skip_spaces() == 0 || matches!(self.here(), b'\n' | 0 | b'#') {
                 return None;
             }
-            if indentless && items.is_empty() {
+            if indentless && self.open_items.len() == first {
                 start = self.mark();
             }
-            items.push(self.block_value(indent, dash, Indicator::Dash)?);
+            let item = self.block_value(indent, dash, Indicator::Dash)?;
+            self.open_items.push(item);
             match self.skip_to_content()? {
                 Next::Indent(i)
                     if i == indent
@@ -307,6 +350,7 @@ impl<'t> Reader<'t> {
             }
         }
         let end = self.block_end(indent);
+        let items = self.open_items.drain(first..).collect();
         self.node(NodeValue::Seq(items), span(start, end))
     }
 
@@ -359,7 +403,7 @@ impl<'t> Reader<'t> {
                 Some(node)
             }
             b'-' if is_blank_or_end(self.at(self.pos + 1)) => None,
-            _ if kind == Indicator::Dash && self.clone().block_key().is_some() => {
+            _ if kind == Indicator::Dash && self.key_ahead() => {
                 // `- key: value`: a mapping indented as far as its first key.
                 let column = self.pos - self.line_start;
                 self.block_node(column, false)
@@ -376,7 +420,7 @@ impl<'t> Reader<'t> {
     /// The value of `key:` with nothing after it: a nested block collection below, or null
     /// (an empty scalar at the `:`).
     fn value_below(&mut self, indent: usize, colon: Mark) -> Option<Node> {
-        let saved = self.clone();
+        let saved = self.position();
         match self.skip_to_content()? {
             Next::Indent(i) if i > indent => self.block_node(i, false),
             // A sequence may sit at its key's indentation.
@@ -386,7 +430,7 @@ impl<'t> Reader<'t> {
                 self.block_node(i, true)
             }
             _ => {
-                *self = saved;
+                self.go_back(saved);
                 self.node(NodeValue::Null, span(colon, colon))
             }
         }
@@ -545,13 +589,14 @@ impl Reader<'_> {
         let start = self.mark();
         self.pos += 1;
         self.flow_spaces()?;
-        let mut items = Vec::new();
-        let mut entries = Vec::new();
+        let (first_entry, first_item) = (self.open_entries.len(), self.open_items.len());
         while self.here() != close {
             if close == b'}' {
-                entries.push(self.flow_entry()?);
+                let entry = self.flow_entry()?;
+                self.open_entries.push(entry);
             } else {
-                items.push(self.flow_node()?);
+                let item = self.flow_node()?;
+                self.open_items.push(item);
             }
             match self.here() {
                 b',' => {
@@ -569,9 +614,9 @@ impl Reader<'_> {
         self.skip_ws_to_eol()?;
         let end = self.mark();
         let value = if close == b'}' {
-            NodeValue::Map(entries)
+            NodeValue::Map(self.open_entries.drain(first_entry..).collect())
         } else {
-            NodeValue::Seq(items)
+            NodeValue::Seq(self.open_items.drain(first_item..).collect())
         };
         self.node(value, span(start, end))
     }
