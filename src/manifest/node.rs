@@ -163,7 +163,7 @@ impl Node {
         self.find_segments(&path.0)
     }
 
-    fn find_segments(&self, segments: &[Segment]) -> Option<&Node> {
+    pub(crate) fn find_segments(&self, segments: &[Segment]) -> Option<&Node> {
         segments
             .iter()
             .try_fold(self, |node, segment| match segment {
@@ -177,8 +177,13 @@ impl Node {
 
     /// The best span for a problem at `path`: the node itself, else its nearest ancestor.
     pub(crate) fn span_of(&self, path: &FieldPath) -> Span {
+        self.span_at(&path.0)
+    }
+
+    /// `span_of` for a path given as its segments.
+    pub(crate) fn span_at(&self, segments: &[Segment]) -> Span {
         let mut node = self;
-        for segment in &path.0 {
+        for segment in segments {
             let next = match segment {
                 Segment::Key(k) => node.get(k),
                 Segment::Index(i) => match &node.value {
@@ -196,12 +201,17 @@ impl Node {
 
     /// The span of the key at the end of `path` (for problems with the key itself).
     pub(crate) fn key_span_of(&self, path: &FieldPath) -> Span {
-        let Some((Segment::Key(last), parent)) = path.0.split_last() else {
-            return self.span_of(path);
+        self.key_span_at(&path.0)
+    }
+
+    /// `key_span_of` for a path given as its segments.
+    pub(crate) fn key_span_at(&self, segments: &[Segment]) -> Span {
+        let Some((Segment::Key(last), parent)) = segments.split_last() else {
+            return self.span_at(segments);
         };
         self.find_segments(parent)
             .and_then(|p| p.entries().iter().rev().find(|e| e.key == *last))
-            .map_or_else(|| self.span_of(path), |e| e.key_span)
+            .map_or_else(|| self.span_at(segments), |e| e.key_span)
     }
 
     /// What kind of value this is, as messages name it.

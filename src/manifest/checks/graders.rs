@@ -13,7 +13,7 @@ impl EvalChecker<'_> {
         let mut names: BTreeMap<&str, usize> = BTreeMap::new();
         let eval = self.eval;
         let criteria = self.base.key("testing_criteria");
-        if eval.grader_count() == 0 && self.doc.find(&criteria).is_some() {
+        if eval.grader_count() == 0 && self.find(&criteria).is_some() {
             self.error(
                 &criteria,
                 "an eval needs at least one grader in `testing_criteria`",
@@ -33,7 +33,7 @@ impl EvalChecker<'_> {
             match grader {
                 Grader::Unrecognized(other) => {
                     let type_path = path.key("type");
-                    let span = self.doc.span_of(&type_path);
+                    let span = self.span_of(&type_path);
                     self.findings.push(Finding::warning(span, &type_path, format!("grader type `{}` is not known to evalctl; it is passed through verbatim", other.kind)));
                 }
                 Grader::Known(known) => self.check_known_grader(known, &path),
@@ -44,7 +44,7 @@ impl EvalChecker<'_> {
     /// Checks the templates of a grader of a known type from the YAML tree, so they are
     /// checked even when another field of the grader is wrong.
     fn grader_templates(&mut self, path: &FieldPath, ns: &Namespaces<'_>) {
-        let Some(node) = self.doc.find(path) else {
+        let Some(node) = self.find(path) else {
             return;
         };
         let known = node
@@ -70,10 +70,9 @@ impl EvalChecker<'_> {
 
     /// The texts of one message's content: a string, a part with `text`, or a list of parts.
     pub(super) fn message_templates(&mut self, content: &FieldPath, ns: &Namespaces<'_>) {
-        let doc = self.doc;
-        let texts: Vec<(FieldPath, &str)> = match doc.find(content).map(|n| &n.value) {
+        let texts: Vec<(FieldPath, &str)> = match self.find(content).map(|n| &n.value) {
             Some(NodeValue::Str { text, .. }) => vec![(content.clone(), text.as_str())],
-            Some(NodeValue::Map(_)) => doc
+            Some(NodeValue::Map(_)) => self
                 .find(&content.key("text"))
                 .and_then(|t| t.as_str())
                 .map(|t| (content.key("text"), t))
@@ -82,7 +81,7 @@ impl EvalChecker<'_> {
             Some(NodeValue::Seq(parts)) => (0..parts.len())
                 .filter_map(|k| {
                     let text_path = content.index(k).key("text");
-                    doc.find(&text_path)
+                    self.find(&text_path)
                         .and_then(|t| t.as_str())
                         .map(|t| (text_path, t))
                 })
@@ -136,7 +135,7 @@ impl EvalChecker<'_> {
     }
 
     pub(super) fn template(&mut self, text: &str, path: &FieldPath, ns: &Namespaces<'_>) {
-        if let Some(node) = self.doc.find(path) {
+        if let Some(node) = self.find(path) {
             templates::check(text, node, path, ns, self.source, &mut self.findings);
         }
     }

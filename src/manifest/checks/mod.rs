@@ -28,8 +28,8 @@ use super::model::{
     DataSourceConfig, Grader, KnownDataSourceConfig, KnownGrader, KnownRunDataSource, Metadata,
     RunDataSource, RunSource,
 };
-use super::node::{FieldPath, Node};
-use super::source::SourceFile;
+use super::node::{FieldPath, Node, Segment};
+use super::source::{SourceFile, Span};
 
 /// Metadata keys starting with this are evalctl's ownership tags (design §3).
 pub const RESERVED_PREFIX: &str = "evalctl_";
@@ -102,6 +102,7 @@ fn check_eval(
         key,
         eval: &eval,
         doc: &document.node,
+        eval_node: node,
         source,
         root: &sources.root,
         root_display: &sources.root_display,
@@ -135,6 +136,10 @@ struct EvalChecker<'a> {
     key: &'a str,
     eval: &'a PartialEval<'a>,
     doc: &'a Node,
+    /// The eval's own node, at `base` in `doc`: the checks look things up from it, since a
+    /// file may define thousands of evals and searching its `evals` for every look-up would
+    /// make checking such a file quadratic.
+    eval_node: &'a Node,
     source: &'a SourceFile,
     root: &'a Path,
     root_display: &'a str,
@@ -145,9 +150,36 @@ struct EvalChecker<'a> {
     run_files: RunFiles,
 }
 
-impl EvalChecker<'_> {
+impl<'a> EvalChecker<'a> {
+    /// The part of `path` below the eval, when `path` is below it.
+    fn below_eval<'p>(&self, path: &'p FieldPath) -> Option<&'p [Segment]> {
+        let depth = self.base.0.len();
+        (path.0.len() > depth && path.0[..depth] == self.base.0[..]).then(|| &path.0[depth..])
+    }
+
+    fn find(&self, path: &FieldPath) -> Option<&'a Node> {
+        match self.below_eval(path) {
+            Some(rest) => self.eval_node.find_segments(rest),
+            None => self.doc.find(path),
+        }
+    }
+
+    fn span_of(&self, path: &FieldPath) -> Span {
+        match self.below_eval(path) {
+            Some(rest) => self.eval_node.span_at(rest),
+            None => self.doc.span_of(path),
+        }
+    }
+
+    fn key_span_of(&self, path: &FieldPath) -> Span {
+        match self.below_eval(path) {
+            Some(rest) => self.eval_node.key_span_at(rest),
+            None => self.doc.key_span_of(path),
+        }
+    }
+
     fn error(&mut self, path: &FieldPath, message: impl Into<String>) -> &mut Finding {
-        let span = self.doc.span_of(path);
+        let span = self.span_of(path);
         self.findings.push(Finding::error(span, path, message));
         let last = self.findings.len() - 1;
         &mut self.findings[last]
@@ -173,7 +205,7 @@ impl EvalChecker<'_> {
 
     fn check_key(&mut self, key: &str, path: &FieldPath, what: &str) {
         if !is_valid_key(key) {
-            let span = self.doc.key_span_of(path);
+            let span = self.key_span_of(path);
             self.findings.push(
                 Finding::error(span, path, format!("invalid {what} key `{key}`"))
                     .note("keys are 1 to 63 characters of a-z, 0-9, `.`, `_` and `-`, starting with a letter or digit"),
@@ -200,7 +232,7 @@ impl EvalChecker<'_> {
                 continue;
             }
             let key_path = path.key(key);
-            let key_span = self.doc.key_span_of(&key_path);
+            let key_span = self.key_span_of(&key_path);
             if reserved {
                 self.findings.push(Finding::error(key_span, &key_path, format!("metadata key `{key}` is reserved: keys starting with `{RESERVED_PREFIX}` are evalctl's ownership tags")));
             }
@@ -242,7 +274,7 @@ impl EvalChecker<'_> {
         match self.eval.config()? {
             DataSourceConfig::Unrecognized(other) => {
                 let type_path = path.key("type");
-                let span = self.doc.span_of(&type_path);
+                let span = self.span_of(&type_path);
                 self.findings.push(Finding::warning(span, &type_path, format!("data source config type `{}` is not known to evalctl; it is passed through verbatim", other.kind)));
                 None
             }

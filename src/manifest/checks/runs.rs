@@ -29,7 +29,7 @@ impl EvalChecker<'_> {
             None => {}
             Some(RunDataSource::Unrecognized(other)) => {
                 let type_path = ds_path.key("type");
-                let span = self.doc.span_of(&type_path);
+                let span = self.span_of(&type_path);
                 self.findings.push(Finding::warning(span, &type_path, format!("run data source type `{}` is not known to evalctl; it is passed through verbatim", other.kind)));
             }
             Some(RunDataSource::Known(known)) => {
@@ -48,7 +48,7 @@ impl EvalChecker<'_> {
                 continue;
             }
             let gate_path = path.key("gate").key("graders").key(name);
-            let span = self.doc.key_span_of(&gate_path);
+            let span = self.key_span_of(&gate_path);
             let finding = Finding::error(
                 span,
                 &gate_path,
@@ -194,7 +194,7 @@ impl EvalChecker<'_> {
 
     /// Checks a template built from a field that is not itself a template string.
     fn template_text(&mut self, text: &str, path: &FieldPath, ns: &Namespaces<'_>) {
-        if let Some(node) = self.doc.find(path) {
+        if let Some(node) = self.find(path) {
             if !text.trim_start_matches("{{").starts_with("item.") {
                 self.error(
                     path,
