@@ -19,7 +19,30 @@ pub enum Runs {
     Inline,
 }
 
+/// A project of `evals` evals, one manifest file each.
 pub fn project(evals: usize, runs: Runs) -> tempfile::TempDir {
+    let dir = project_root();
+    for i in 0..evals {
+        fs::write(
+            dir.path().join(format!("evals/eval-{i:04}.yaml")),
+            manifest(i, runs),
+        )
+        .expect("write");
+    }
+    dir
+}
+
+/// The same evals, all in one manifest file.
+pub fn project_in_one_file(evals: usize, runs: Runs) -> tempfile::TempDir {
+    let dir = project_root();
+    let mut text = String::from(HEADER);
+    (0..evals).for_each(|i| text.push_str(&eval_entry(i, runs)));
+    fs::write(dir.path().join("evals/all.yaml"), text).expect("write");
+    dir
+}
+
+/// A project root with its settings and data file, and no manifests yet.
+fn project_root() -> tempfile::TempDir {
     let dir = tempfile::tempdir().expect("temp dir");
     let root = dir.path();
     fs::create_dir_all(root.join("evals")).expect("mkdir");
@@ -29,25 +52,24 @@ pub fn project(evals: usize, runs: Runs) -> tempfile::TempDir {
         .map(|r| format!("{{\"item\": {{\"question\": \"q{r}\", \"answer\": \"A\", \"completion\": \"A\"}}}}\n"))
         .collect();
     fs::write(root.join("data/rows.jsonl"), rows).expect("write");
-    for i in 0..evals {
-        fs::write(
-            root.join(format!("evals/eval-{i:04}.yaml")),
-            manifest(i, runs),
-        )
-        .expect("write");
-    }
     dir
 }
 
+const HEADER: &str = "# yaml-language-server: $schema=../schemas/evalctl.schema.json\nevals:\n";
+
 pub fn manifest(i: usize, runs: Runs) -> String {
+    format!("{HEADER}{}", eval_entry(i, runs))
+}
+
+/// Eval `i` as an entry of `evals:`.
+fn eval_entry(i: usize, runs: Runs) -> String {
     let source = match runs {
         Runs::JsonlFile => "{ type: file, path: ../data/rows.jsonl }",
         Runs::Inline => {
             "{ type: file_content, content: [ { item: { question: q, answer: A, completion: A } } ] }"
         }
     };
-    let mut text =
-        String::from("# yaml-language-server: $schema=../schemas/evalctl.schema.json\nevals:\n");
+    let mut text = String::new();
     let _ = write!(
         text,
         r#"  bench-{i:04}:
