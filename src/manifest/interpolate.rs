@@ -172,8 +172,8 @@ mod tests {
 
     #[test]
     fn loading_expands_variables_written_plainly_or_as_escapes() {
-        // The loader skips the walk for files without `$` or `\`; a `$` spelled as an escape
-        // in a quoted scalar (in a file with no `$` at all) must still be found.
+        // The loader skips the walk for files without `${` or `\`; a `$` spelled as an escape
+        // in a quoted scalar (in a file with no `${` at all, but a plain `$`) must still be found.
         let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("temp dir: {e}"));
         let eval = |key: &str, name: &str, metadata: &str| {
             format!(
@@ -188,7 +188,10 @@ mod tests {
             )
         };
         let files = [
-            ("e.yaml", eval("e", r#""\u0024{TEAM} eval""#, "{}")),
+            (
+                "e.yaml",
+                eval("e", r#""\u0024{TEAM} eval""#, "{ cost: $5 }"),
+            ),
             (
                 "f.yaml",
                 eval(

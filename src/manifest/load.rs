@@ -353,9 +353,10 @@ fn parse_file(
             .into_diagnostic(&source),
         );
     }
-    // A `$` can only reach a value through the text itself or an escape in a quoted scalar;
-    // most manifests have neither, and then there is nothing to walk for.
-    let variables = source.text.contains(['$', '\\']);
+    // Only `${` is expanded (and `$${` unescaped), and it can only reach a value through the
+    // text itself or an escape in a quoted scalar; most manifests have neither (a `$schema`
+    // comment is no variable), and then there is nothing to walk for.
+    let variables = source.text.contains("${") || source.text.contains('\\');
     let mut checked = Vec::new();
     for mut node in documents {
         let mut findings = Vec::new();
