@@ -108,22 +108,25 @@ fn build_project(sources: load::Sources, checked: checks::Checked) -> Project {
     for ((eval, run), path) in checked.run_files {
         run_files.entry(eval).or_default().insert(run, path);
     }
-    let mut evals = BTreeMap::new();
+    // In key order, so the map is built in one pass rather than by a search per insert.
+    let mut evals = Vec::with_capacity(origins.len());
     for (key, origin) in origins {
         let (file, manifest) = &mut documents[origin.document];
         let Some(spec) = manifest.as_mut().and_then(|m| m.evals.remove(&key)) else {
             continue;
         };
         let run_files = run_files.remove(&key).unwrap_or_default();
-        evals.insert(
+        let file = files[*file].display.clone();
+        evals.push((
             key,
             DesiredEval {
                 spec,
-                file: files[*file].display.clone(),
+                file,
                 run_files,
             },
-        );
+        ));
     }
+    let evals = BTreeMap::from_iter(evals);
     // Freeing a large project's YAML trees takes a noticeable part of a plan's time: on all
     // cores.
     rayon::join(

@@ -62,11 +62,13 @@ fn to_json<T: Serialize>(value: &T) -> Value {
 impl Desired {
     pub fn from_project(project: &Project) -> Desired {
         // Hashing every eval and run is the costly part of a plan's CPU time: all cores.
-        let evals = project
+        let evals: Vec<(String, DesiredEval)> = project
             .evals
             .par_iter()
             .map(|(key, eval)| (key.clone(), desired_eval(project, key, eval)))
             .collect();
+        // Collected in key order, the map is built in one pass.
+        let evals = BTreeMap::from_iter(evals);
         Desired {
             project: project.name.clone(),
             evals,
