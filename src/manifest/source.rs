@@ -1,6 +1,7 @@
 //! A loaded text file and the mapping from positions to `Location`s that diagnostics show.
 
 use std::path::PathBuf;
+use std::sync::OnceLock;
 
 use super::diagnostic::Location;
 
@@ -32,32 +33,32 @@ pub(crate) struct SourceFile {
     /// The path on disk.
     pub path: PathBuf,
     pub text: String,
-    line_starts: Vec<usize>,
+    /// Where each line starts, found when a line is first shown: most files have nothing to
+    /// show.
+    line_starts: OnceLock<Vec<usize>>,
 }
 
 impl SourceFile {
     pub(crate) fn new(display: String, path: PathBuf, text: String) -> SourceFile {
-        let line_starts = std::iter::once(0)
-            .chain(text.match_indices('\n').map(|(i, _)| i + 1))
-            .collect();
         SourceFile {
             display,
             path,
             text,
-            line_starts,
+            line_starts: OnceLock::new(),
         }
     }
 
     /// The text of a 1-based line, without its line break.
     pub(crate) fn line_text(&self, line: usize) -> &str {
-        let Some(&start) = self.line_starts.get(line.wrapping_sub(1)) else {
+        let line_starts = self.line_starts.get_or_init(|| {
+            std::iter::once(0)
+                .chain(self.text.match_indices('\n').map(|(i, _)| i + 1))
+                .collect()
+        });
+        let Some(&start) = line_starts.get(line.wrapping_sub(1)) else {
             return "";
         };
-        let end = self
-            .line_starts
-            .get(line)
-            .copied()
-            .unwrap_or(self.text.len());
+        let end = line_starts.get(line).copied().unwrap_or(self.text.len());
         self.text[start..end].trim_end_matches(['\n', '\r'])
     }
 

@@ -12,12 +12,13 @@ use std::cell::Cell;
 
 use compact_str::CompactString;
 
-use super::{key_text, MAX_DEPTH, MAX_NODES};
+use super::{has_duplicate_keys, key_text, MAX_DEPTH, MAX_NODES};
 use crate::manifest::node::{resolve_plain, Entry, Node, NodeValue};
 use crate::manifest::source::Span;
 
-/// The tree of a one-document file, or `None` when the file is not in the subset.
-pub(super) fn parse(text: &str) -> Option<Node> {
+/// The tree of a one-document file, and whether a mapping in it has a key twice; `None`
+/// when the file is not in the subset.
+pub(super) fn parse(text: &str) -> Option<(Node, bool)> {
     // Tabs, carriage returns, control characters and byte order marks have rules of their
     // own: saphyr reads such files.
     if has_special_characters(text.as_bytes()) || text.contains('\u{feff}') {
@@ -35,13 +36,14 @@ pub(super) fn parse(text: &str) -> Option<Node> {
         depth: 0,
         open_entries: Vec::new(),
         open_items: Vec::new(),
+        duplicate_keys: false,
     };
     let Next::Indent(indent) = reader.skip_to_content()? else {
         return None;
     };
     let root = reader.block_node(indent, false)?;
     match reader.skip_to_content()? {
-        Next::Eof => Some(root),
+        Next::Eof => Some((root, reader.duplicate_keys)),
         Next::Indent(_) => None,
     }
 }
@@ -101,6 +103,9 @@ struct Reader<'t> {
     /// takes exactly its own when it closes, instead of growing a vector of its own.
     open_entries: Vec<Entry>,
     open_items: Vec<Node>,
+    /// Set when a mapping has a key twice (checked as each closes, while its entries are at
+    /// hand), so that only then is the tree searched for them, to report them.
+    duplicate_keys: bool,
 }
 
 /// Where a reader is, to come back to after looking ahead.
@@ -319,6 +324,7 @@ impl<'t> Reader<'t> {
             }
         }
         let end = self.block_end(indent);
+        self.duplicate_keys |= has_duplicate_keys(&self.open_entries[first..]);
         let entries = self.open_entries.drain(first..).collect();
         self.node(NodeValue::Map(entries), span(start, end))
     }
@@ -614,6 +620,7 @@ impl Reader<'_> {
         self.skip_ws_to_eol()?;
         let end = self.mark();
         let value = if close == b'}' {
+            self.duplicate_keys |= has_duplicate_keys(&self.open_entries[first_entry..]);
             NodeValue::Map(self.open_entries.drain(first_entry..).collect())
         } else {
             NodeValue::Seq(self.open_items.drain(first_item..).collect())
@@ -785,7 +792,7 @@ mod tests {
     /// Whether the fast reader takes `text`; when it does, saphyr must read the same tree
     /// and report the same duplicate keys.
     fn agrees(text: &str) -> bool {
-        let Some(tree) = super::parse(text) else {
+        let Some((tree, _)) = super::parse(text) else {
             return false;
         };
         let saphyr = parse_with_saphyr(&source(text));

@@ -54,9 +54,11 @@ struct Builder<'a> {
 }
 
 pub(crate) fn parse(source: &SourceFile) -> Parsed {
-    if let Some(root) = fast::parse(&source.text) {
+    if let Some((root, duplicate_keys)) = fast::parse(&source.text) {
         let mut diagnostics = Vec::new();
-        report_all_duplicates(source, &root, &mut diagnostics);
+        if duplicate_keys {
+            report_all_duplicates(source, &root, &mut diagnostics);
+        }
         return Parsed {
             documents: vec![root],
             diagnostics,
@@ -306,20 +308,27 @@ impl Builder<'_> {
     }
 }
 
-/// Reports keys defined twice in one mapping, with where each was first defined.
-fn report_duplicates(source: &SourceFile, entries: &[Entry], diagnostics: &mut Vec<Diagnostic>) {
+/// Whether two entries of a mapping have the same key.
+fn has_duplicate_keys(entries: &[Entry]) -> bool {
     // Manifest mappings are small: comparing pairs beats sorting a copy of the keys, and
     // comparing short fingerprints of the keys first beats comparing their texts.
-    if entries.len() <= 16 {
-        let mut prints = [0u64; 16];
-        for (print, entry) in prints.iter_mut().zip(entries) {
-            *print = fingerprint(&entry.key);
-        }
-        let twice =
-            |i: usize| (0..i).any(|j| prints[j] == prints[i] && entries[j].key == entries[i].key);
-        if !(1..entries.len()).any(twice) {
-            return;
-        }
+    if entries.len() > 16 {
+        let mut keys: Vec<&str> = entries.iter().map(|e| e.key.as_str()).collect();
+        keys.sort_unstable();
+        return keys.windows(2).any(|pair| pair[0] == pair[1]);
+    }
+    let mut prints = [0u64; 16];
+    for (print, entry) in prints.iter_mut().zip(entries) {
+        *print = fingerprint(&entry.key);
+    }
+    (1..entries.len())
+        .any(|i| (0..i).any(|j| prints[j] == prints[i] && entries[j].key == entries[i].key))
+}
+
+/// Reports keys defined twice in one mapping, with where each was first defined.
+fn report_duplicates(source: &SourceFile, entries: &[Entry], diagnostics: &mut Vec<Diagnostic>) {
+    if !has_duplicate_keys(entries) {
+        return;
     }
     let mut order: Vec<usize> = (0..entries.len()).collect();
     order.sort_unstable_by(|&a, &b| entries[a].key.cmp(&entries[b].key).then(a.cmp(&b)));
