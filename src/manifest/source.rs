@@ -5,23 +5,33 @@ use std::sync::OnceLock;
 
 use super::diagnostic::Location;
 
-/// A region of a source file: 1-based lines and columns (columns in characters).
+/// A region of a source file: 1-based lines and columns (columns in characters). Every node
+/// of every YAML tree holds two, so they are kept small: a manifest has at most 4 MiB.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub(crate) struct Span {
-    pub line: usize,
-    pub col: usize,
-    pub end_line: usize,
-    pub end_col: usize,
+    pub line: u32,
+    pub col: u32,
+    pub end_line: u32,
+    pub end_col: u32,
+}
+
+/// A line or column as a span holds it (saturating: a larger one cannot be read anyway).
+fn position(n: usize) -> u32 {
+    u32::try_from(n).unwrap_or(u32::MAX)
 }
 
 impl Span {
-    pub(crate) fn point(line: usize, col: usize) -> Span {
+    pub(crate) fn new(line: usize, col: usize, end_line: usize, end_col: usize) -> Span {
         Span {
-            line,
-            col,
-            end_line: line,
-            end_col: col + 1,
+            line: position(line),
+            col: position(col),
+            end_line: position(end_line),
+            end_col: position(end_col),
         }
+    }
+
+    pub(crate) fn point(line: usize, col: usize) -> Span {
+        Span::new(line, col, line, col + 1)
     }
 }
 
@@ -63,17 +73,18 @@ impl SourceFile {
     }
 
     pub(crate) fn location(&self, span: Span) -> Location {
-        let line_text = self.line_text(span.line).to_string();
+        let (line, col) = (span.line as usize, span.col as usize);
+        let line_text = self.line_text(line).to_string();
         let line_len = line_text.chars().count();
         let width = if span.end_line == span.line && span.end_col > span.col {
-            span.end_col - span.col
+            (span.end_col - span.col) as usize
         } else {
-            (line_len + 1).saturating_sub(span.col).max(1)
+            (line_len + 1).saturating_sub(col).max(1)
         };
         Location {
             file: self.display.clone(),
-            line: span.line,
-            column: span.col,
+            line,
+            column: col,
             width,
             line_text,
         }

@@ -96,22 +96,18 @@ impl Problem {
 
 /// Points at the expression inside the scalar when it can be found on the scalar's lines.
 fn reference_span(source: &SourceFile, scalar: Span, expr: &str) -> Span {
-    for line in scalar.line..=scalar.end_line.max(scalar.line) {
+    let first = scalar.line as usize;
+    for line in first..=(scalar.end_line as usize).max(first) {
         let text = source.line_text(line);
-        let from = if line == scalar.line {
-            scalar.col.saturating_sub(1)
+        let from = if line == first {
+            (scalar.col as usize).saturating_sub(1)
         } else {
             0
         };
         let skip: usize = text.chars().take(from).map(char::len_utf8).sum();
         if let Some(byte) = text.get(skip..).and_then(|t| t.find(expr)) {
             let col = text[..skip + byte].chars().count() + 1;
-            return Span {
-                line,
-                col,
-                end_line: line,
-                end_col: col + expr.chars().count(),
-            };
+            return Span::new(line, col, line, col + expr.chars().count());
         }
     }
     scalar

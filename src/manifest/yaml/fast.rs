@@ -119,12 +119,7 @@ struct Position {
 }
 
 fn span((line, col): Mark, (end_line, end_col): Mark) -> Span {
-    Span {
-        line,
-        col,
-        end_line,
-        end_col,
-    }
+    Span::new(line, col, end_line, end_col)
 }
 
 fn is_blank_or_end(c: u8) -> bool {

@@ -126,12 +126,12 @@ fn parse_with_saphyr(source: &SourceFile) -> Parsed {
 }
 
 fn convert(span: YamlSpan) -> Span {
-    Span {
-        line: span.start.line(),
-        col: span.start.col() + 1,
-        end_line: span.end.line(),
-        end_col: span.end.col() + 1,
-    }
+    Span::new(
+        span.start.line(),
+        span.start.col() + 1,
+        span.end.line(),
+        span.end.col() + 1,
+    )
 }
 
 impl Builder<'_> {
