@@ -1,10 +1,10 @@
 //! `data_source_config` of an eval, in the request form of the Evals API.
 
 use schemars::JsonSchema;
-use serde::{Deserialize, Deserializer, Serialize};
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use super::open::{deserialize_tagged, KnownTypes, TypeTagged, Unrecognized};
+use super::open::{type_tagged, Unrecognized};
 
 #[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
 #[serde(untagged)]
@@ -13,30 +13,11 @@ pub enum DataSourceConfig {
     Unrecognized(Unrecognized<KnownDataSourceConfig>),
 }
 
-impl<'de> Deserialize<'de> for DataSourceConfig {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        deserialize_tagged(deserializer)
-    }
-}
-
-impl TypeTagged for DataSourceConfig {
-    fn from_fields<'de, D: Deserializer<'de>>(kind: &str, fields: D) -> Result<Self, D::Error> {
-        let known = match kind {
-            "custom" => KnownDataSourceConfig::Custom(Deserialize::deserialize(fields)?),
-            "logs" => KnownDataSourceConfig::Logs(Deserialize::deserialize(fields)?),
-            "stored_completions" => {
-                KnownDataSourceConfig::StoredCompletions(Deserialize::deserialize(fields)?)
-            }
-            _ => {
-                let fields = Map::deserialize(fields)?;
-                return Ok(DataSourceConfig::Unrecognized(Unrecognized::new(
-                    kind, fields,
-                )));
-            }
-        };
-        Ok(DataSourceConfig::Known(known))
-    }
-}
+type_tagged!(DataSourceConfig, KnownDataSourceConfig, "data source config", {
+    "custom" => Custom,
+    "logs" => Logs,
+    "stored_completions" => StoredCompletions,
+});
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(tag = "type", rename_all = "snake_case")]
@@ -47,11 +28,6 @@ pub enum KnownDataSourceConfig {
     Logs(LogsConfig),
     /// Deprecated in favour of `logs`.
     StoredCompletions(LogsConfig),
-}
-
-impl KnownTypes for KnownDataSourceConfig {
-    const FAMILY: &'static str = "data source config";
-    const NAMES: &'static [&'static str] = &["custom", "logs", "stored_completions"];
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]

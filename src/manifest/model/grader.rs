@@ -1,11 +1,10 @@
 //! Graders (`testing_criteria`), in the request form of the Evals API.
 
 use schemars::JsonSchema;
-use serde::{Deserialize, Deserializer, Serialize};
-use serde_json::Map;
+use serde::{Deserialize, Serialize};
 
 use super::message::Message;
-use super::open::{deserialize_tagged, KnownTypes, TypeTagged, Unrecognized};
+use super::open::{type_tagged, Unrecognized};
 
 /// A grader: one evalctl knows, or an unknown type passed through verbatim.
 #[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
@@ -15,28 +14,13 @@ pub enum Grader {
     Unrecognized(Unrecognized<KnownGrader>),
 }
 
-impl<'de> Deserialize<'de> for Grader {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        deserialize_tagged(deserializer)
-    }
-}
-
-impl TypeTagged for Grader {
-    fn from_fields<'de, D: Deserializer<'de>>(kind: &str, fields: D) -> Result<Self, D::Error> {
-        let known = match kind {
-            "string_check" => KnownGrader::StringCheck(Deserialize::deserialize(fields)?),
-            "text_similarity" => KnownGrader::TextSimilarity(Deserialize::deserialize(fields)?),
-            "label_model" => KnownGrader::LabelModel(Deserialize::deserialize(fields)?),
-            "score_model" => KnownGrader::ScoreModel(Deserialize::deserialize(fields)?),
-            "python" => KnownGrader::Python(Deserialize::deserialize(fields)?),
-            _ => {
-                let fields = Map::deserialize(fields)?;
-                return Ok(Grader::Unrecognized(Unrecognized::new(kind, fields)));
-            }
-        };
-        Ok(Grader::Known(known))
-    }
-}
+type_tagged!(Grader, KnownGrader, "grader", {
+    "string_check" => StringCheck,
+    "text_similarity" => TextSimilarity,
+    "label_model" => LabelModel,
+    "score_model" => ScoreModel,
+    "python" => Python,
+});
 
 impl Grader {
     pub fn name(&self) -> Option<&str> {
@@ -62,17 +46,6 @@ pub enum KnownGrader {
     LabelModel(LabelModelGrader),
     ScoreModel(ScoreModelGrader),
     Python(PythonGrader),
-}
-
-impl KnownTypes for KnownGrader {
-    const FAMILY: &'static str = "grader";
-    const NAMES: &'static [&'static str] = &[
-        "string_check",
-        "text_similarity",
-        "label_model",
-        "score_model",
-        "python",
-    ];
 }
 
 impl KnownGrader {

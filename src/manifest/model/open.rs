@@ -41,6 +41,42 @@ impl<K> Unrecognized<K> {
     }
 }
 
+/// Declares a family of objects told apart by `type`, from one list of the known names and
+/// the variants they name: the names evalctl knows (`KnownTypes` of the known enum), and
+/// reading the family with `deserialize_tagged`, every other name passed through.
+macro_rules! type_tagged {
+    ($family:ident, $known:ident, $what:literal, { $($name:literal => $variant:ident),+ $(,)? }) => {
+        impl $crate::manifest::model::open::KnownTypes for $known {
+            const FAMILY: &'static str = $what;
+            const NAMES: &'static [&'static str] = &[$($name),+];
+        }
+
+        impl<'de> serde::Deserialize<'de> for $family {
+            fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                $crate::manifest::model::open::deserialize_tagged(deserializer)
+            }
+        }
+
+        impl $crate::manifest::model::open::TypeTagged for $family {
+            fn from_fields<'de, D: serde::Deserializer<'de>>(
+                kind: &str,
+                fields: D,
+            ) -> Result<Self, D::Error> {
+                let known = match kind {
+                    $($name => $known::$variant(serde::Deserialize::deserialize(fields)?),)+
+                    _ => {
+                        let fields = serde::Deserialize::deserialize(fields)?;
+                        let passed = $crate::manifest::model::open::Unrecognized::new(kind, fields);
+                        return Ok($family::Unrecognized(passed));
+                    }
+                };
+                Ok($family::Known(known))
+            }
+        }
+    };
+}
+pub(crate) use type_tagged;
+
 /// A family of objects told apart by `type`, read by `deserialize_tagged`.
 pub(crate) trait TypeTagged: Sized {
     /// The object of type `kind` from its other fields: a known type, or one passed through.

@@ -4,12 +4,12 @@
 use std::collections::BTreeMap;
 
 use schemars::JsonSchema;
-use serde::{Deserialize, Deserializer, Serialize};
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use super::grader::ReasoningEffort;
 use super::message::Message;
-use super::open::{deserialize_tagged, KnownTypes, TypeTagged, Unrecognized};
+use super::open::{type_tagged, Unrecognized};
 use super::Metadata;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -55,26 +55,11 @@ pub enum RunDataSource {
     Unrecognized(Unrecognized<KnownRunDataSource>),
 }
 
-impl<'de> Deserialize<'de> for RunDataSource {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        deserialize_tagged(deserializer)
-    }
-}
-
-impl TypeTagged for RunDataSource {
-    fn from_fields<'de, D: Deserializer<'de>>(kind: &str, fields: D) -> Result<Self, D::Error> {
-        let known = match kind {
-            "jsonl" => KnownRunDataSource::Jsonl(Deserialize::deserialize(fields)?),
-            "completions" => KnownRunDataSource::Completions(Deserialize::deserialize(fields)?),
-            "responses" => KnownRunDataSource::Responses(Deserialize::deserialize(fields)?),
-            _ => {
-                let fields = Map::deserialize(fields)?;
-                return Ok(RunDataSource::Unrecognized(Unrecognized::new(kind, fields)));
-            }
-        };
-        Ok(RunDataSource::Known(known))
-    }
-}
+type_tagged!(RunDataSource, KnownRunDataSource, "run data source", {
+    "jsonl" => Jsonl,
+    "completions" => Completions,
+    "responses" => Responses,
+});
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(tag = "type", rename_all = "snake_case")]
@@ -85,11 +70,6 @@ pub enum KnownRunDataSource {
     Completions(SamplingDataSource),
     /// Sample a model through the Responses API for each row.
     Responses(SamplingDataSource),
-}
-
-impl KnownTypes for KnownRunDataSource {
-    const FAMILY: &'static str = "run data source";
-    const NAMES: &'static [&'static str] = &["jsonl", "completions", "responses"];
 }
 
 impl KnownRunDataSource {
