@@ -453,28 +453,19 @@ mod tests {
     }
 
     #[test]
-    fn stops_deep_block_nesting() {
-        let text: String = (0..200)
+    fn stops_deep_nesting_in_block_and_flow_style() {
+        let block: String = (0..200)
             .map(|i| format!("{}k{i}:\n", " ".repeat(i)))
             .collect();
-        let parsed = parse_str(&text);
-        assert!(parsed.fatal);
-        let message = &parsed.diagnostics[0].message;
-        assert!(
-            message.contains("nesting deeper than") || message.contains("recursion limit"),
-            "{message}"
-        );
-    }
-
-    #[test]
-    fn stops_deep_nesting() {
-        let text = format!("{}{}", "[".repeat(5000), "]".repeat(5000));
-        let parsed = parse_str(&text);
-        assert!(parsed.fatal);
-        let message = &parsed.diagnostics[0].message;
-        assert!(
-            message.contains("nesting deeper than") || message.contains("recursion limit"),
-            "{message}"
-        );
+        let flow = format!("{}{}", "[".repeat(5000), "]".repeat(5000));
+        for text in [block, flow] {
+            let parsed = parse_str(&text);
+            assert!(parsed.fatal);
+            let message = &parsed.diagnostics[0].message;
+            assert!(
+                message.contains("nesting deeper than") || message.contains("recursion limit"),
+                "{message}"
+            );
+        }
     }
 }
