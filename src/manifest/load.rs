@@ -156,19 +156,29 @@ pub(crate) fn read_text(
     too_large_hint: &str,
 ) -> Result<String, Diagnostic> {
     let fail = |e: std::io::Error| Diagnostic::error(format!("cannot read `{display}`: {e}"));
-    let mut file = std::fs::File::open(path).map_err(fail)?;
-    let size = file.metadata().map_err(fail)?.len();
-    if size > limit {
-        return Err(Diagnostic::error(format!(
+    let too_large = |size: u64| {
+        Diagnostic::error(format!(
             "`{display}` is {:.1} MiB; the limit is {} MiB",
             size as f64 / 1048576.0,
             limit / 1048576
         ))
         .at(Some(whole_file(display)))
-        .note(too_large_hint));
+        .note(too_large_hint)
+    };
+    let file = std::fs::File::open(path).map_err(fail)?;
+    let size = file.metadata().map_err(fail)?.len();
+    if size > limit {
+        return Err(too_large(size));
     }
+    // Read through `Take` into a buffer of the file's size: `File::read_to_end` would ask
+    // for the size again (two more system calls a file, thousands in a large project), and
+    // the limit holds for a file that grew since.
     let mut bytes = Vec::with_capacity(size as usize);
-    std::io::Read::read_to_end(&mut file, &mut bytes).map_err(fail)?;
+    std::io::Read::read_to_end(&mut std::io::Read::take(&file, limit + 1), &mut bytes)
+        .map_err(fail)?;
+    if bytes.len() as u64 > limit {
+        return Err(too_large(bytes.len() as u64));
+    }
     String::from_utf8(bytes).map_err(|e| {
         let valid = &e.as_bytes()[..e.utf8_error().valid_up_to()];
         let text = String::from_utf8_lossy(valid);
