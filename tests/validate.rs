@@ -99,6 +99,41 @@ fn a_ten_megabyte_manifest_is_refused_before_parsing() {
 }
 
 #[test]
+fn an_eval_defined_twice_in_one_file_is_checked_as_its_last_definition() {
+    // The last definition is the one read (as for any duplicate key), so its problems are
+    // the ones shown, at its lines; the first one's template is fine.
+    let second = VALID_EVAL
+        .trim_start_matches("evals:\n")
+        .replace("{{item.a}}", "{{item.b}}");
+    let text = format!("{VALID_EVAL}{second}");
+    let dir = project(&[("twice.yaml", &text)]);
+    let outcome = evalctl(dir.path(), &["validate", "."]);
+    assert_rejected("eval defined twice", &outcome);
+    assert!(
+        outcome.stderr.contains("eval `tiny` is defined twice"),
+        "{}",
+        outcome.stderr
+    );
+    assert!(
+        outcome
+            .stderr
+            .contains("`item.b` is not a field of `item_schema`"),
+        "{}",
+        outcome.stderr
+    );
+    assert!(
+        outcome.stderr.contains("twice.yaml:13:"),
+        "{}",
+        outcome.stderr
+    );
+    assert!(
+        !outcome.stderr.contains("twice.yaml:7:"),
+        "{}",
+        outcome.stderr
+    );
+}
+
+#[test]
 fn deep_nesting_is_refused_without_overflowing_the_stack() {
     for text in [
         format!("evals: {}{}", "[".repeat(100_000), "]".repeat(100_000)),

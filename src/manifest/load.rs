@@ -34,6 +34,9 @@ pub(crate) struct Document {
 /// Where an eval was defined.
 pub(crate) struct EvalOrigin {
     pub document: usize,
+    /// Its entry in the document's `evals` mapping: the last of its key there, the one its
+    /// typed value is read from.
+    pub entry: usize,
     pub key_span: Span,
 }
 
@@ -156,10 +159,9 @@ pub(crate) fn read_text(
     too_large_hint: &str,
 ) -> Result<String, Diagnostic> {
     let fail = |e: std::io::Error| Diagnostic::error(format!("cannot read `{display}`: {e}"));
-    let too_large = |size: u64| {
+    let too_large = |size: String| {
         Diagnostic::error(format!(
-            "`{display}` is {:.1} MiB; the limit is {} MiB",
-            size as f64 / 1048576.0,
+            "`{display}` is {size} MiB; the limit is {} MiB",
             limit / 1048576
         ))
         .at(Some(whole_file(display)))
@@ -168,7 +170,7 @@ pub(crate) fn read_text(
     let file = std::fs::File::open(path).map_err(fail)?;
     let size = file.metadata().map_err(fail)?.len();
     if size > limit {
-        return Err(too_large(size));
+        return Err(too_large(format!("{:.1}", size as f64 / 1048576.0)));
     }
     // Read through `Take` into a buffer of the file's size: `File::read_to_end` would ask
     // for the size again (two more system calls a file, thousands in a large project), and
@@ -177,7 +179,8 @@ pub(crate) fn read_text(
     std::io::Read::read_to_end(&mut std::io::Read::take(&file, limit + 1), &mut bytes)
         .map_err(fail)?;
     if bytes.len() as u64 > limit {
-        return Err(too_large(bytes.len() as u64));
+        // It grew while it was read; only the first bytes past the limit were read.
+        return Err(too_large(format!("over {}", limit / 1048576)));
     }
     String::from_utf8(bytes).map_err(|e| {
         let valid = &e.as_bytes()[..e.utf8_error().valid_up_to()];
@@ -390,9 +393,12 @@ fn register_evals(sources: &mut Sources, document: usize, file: usize, node: &No
     let Some(evals) = node.get("evals") else {
         return;
     };
-    for entry in evals.entries() {
+    for (index, entry) in evals.entries().iter().enumerate() {
         let key = &entry.key;
-        if let Some(first) = sources.evals.get(key.as_str()) {
+        if let Some(first) = sources.evals.get_mut(key.as_str()) {
+            if first.document == document {
+                first.entry = index;
+            }
             let first_file = &sources.files[sources
                 .documents
                 .get(first.document)
@@ -414,6 +420,7 @@ fn register_evals(sources: &mut Sources, document: usize, file: usize, node: &No
                 key.to_string(),
                 EvalOrigin {
                     document,
+                    entry: index,
                     key_span: entry.key_span,
                 },
             );

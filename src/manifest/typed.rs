@@ -3,6 +3,8 @@
 //! tree in place, with the same meaning: the last of duplicate keys wins (duplicates are
 //! reported by the parser), and numbers are those the YAML scalars resolved to.
 
+use std::collections::HashSet;
+
 use serde::de::value::{Error, MapDeserializer, SeqDeserializer};
 use serde::de::{self, Deserialize, IntoDeserializer, Visitor};
 
@@ -15,10 +17,25 @@ pub(crate) fn from_node<'de, T: Deserialize<'de>>(node: &'de Node) -> Result<T, 
 
 /// The entries of a mapping, the last of each key only.
 fn last_of_each_key(entries: &[Entry]) -> impl Iterator<Item = (&str, &Node)> {
+    // Most mappings are small, and comparing each key with the later ones is cheapest; a
+    // large one (a file of a thousand evals) is looked through once with a set.
+    let superseded = (entries.len() > 32).then(|| {
+        let mut later = HashSet::with_capacity(entries.len());
+        let mut superseded: Vec<bool> = entries
+            .iter()
+            .rev()
+            .map(|entry| !later.insert(entry.key.as_str()))
+            .collect();
+        superseded.reverse();
+        superseded
+    });
     entries
         .iter()
         .enumerate()
-        .filter(|(i, entry)| !entries[i + 1..].iter().any(|later| later.key == entry.key))
+        .filter(move |(i, entry)| match &superseded {
+            Some(superseded) => !superseded[*i],
+            None => !entries[i + 1..].iter().any(|later| later.key == entry.key),
+        })
         .map(|(_, entry)| (entry.key.as_str(), &entry.value))
 }
 
@@ -148,5 +165,27 @@ mod tests {
             serde_json::json!({"b": [1, 2.5, "x", null, true], "a": 2})
         );
         assert_eq!(value, node.to_json());
+    }
+
+    #[test]
+    fn the_last_duplicate_key_wins_in_a_large_mapping() {
+        // Over 32 keys, duplicates are found with a set: the same answer as in a small one.
+        let mut text: String = (0..40).map(|i| format!("k{i}: {i}\n")).collect();
+        text.push_str("k3: last\nk39: [x]\n");
+        let node = tree(&text);
+        let value: serde_json::Value = from_node(&node).unwrap_or_default();
+        assert_eq!(value, node.to_json());
+        let keys: Vec<_> = value
+            .as_object()
+            .into_iter()
+            .flatten()
+            .map(|(k, _)| k)
+            .collect();
+        assert_eq!(keys.len(), 40);
+        assert_eq!((keys[0].as_str(), keys[38].as_str()), ("k0", "k3"));
+        assert_eq!(
+            (value["k3"].clone(), value["k39"].clone()),
+            ("last".into(), serde_json::json!(["x"]))
+        );
     }
 }

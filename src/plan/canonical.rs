@@ -346,6 +346,30 @@ mod tests {
     }
 
     #[test]
+    fn strings_are_written_as_serde_json_writes_them() {
+        // The writer skips serde_json's escaper for strings that need none, found in blocks
+        // of 16 bytes: every special character, at every place in and around a block.
+        let specials = [
+            '"', '\\', '\n', '\u{1}', '\u{1f}', '\u{7f}', 'é', '\u{2028}', ' ', '/',
+        ];
+        for special in specials {
+            for at in 0..40 {
+                let text: String = (0..40)
+                    .map(|i| if i == at { special } else { 'a' })
+                    .collect();
+                let mut ours = Vec::new();
+                write_str(&text, &mut ours);
+                let theirs = serde_json::to_string(&text).unwrap_or_default();
+                assert_eq!(
+                    String::from_utf8_lossy(&ours),
+                    theirs,
+                    "{special:?} at {at}"
+                );
+            }
+        }
+    }
+
+    #[test]
     fn key_order_does_not_change_the_hash() {
         let a: Value =
             serde_json::from_str(r#"{"b": 1, "a": {"y": [1, 2], "x": null}}"#).unwrap_or_default();

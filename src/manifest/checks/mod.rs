@@ -90,7 +90,12 @@ fn check_eval(
 ) -> (Vec<Diagnostic>, RunFiles) {
     let document = &sources.documents[origin.document];
     let base = FieldPath::default().key("evals").key(key);
-    let Some(node) = document.node.find(&base) else {
+    // By its index: looking each key up would take time quadratic in a file of many evals.
+    let entry = document
+        .node
+        .get("evals")
+        .and_then(|evals| evals.entries().get(origin.entry));
+    let Some(node) = entry.map(|e| &e.value) else {
         return Default::default();
     };
     let eval = match document.manifest.as_ref().and_then(|m| m.evals.get(key)) {

@@ -24,8 +24,11 @@ type Slot = Arc<OnceLock<Arc<ItemSchema>>>;
 impl SchemaCache {
     /// The compiled form of `schema`, compiling it the first time its text is seen.
     pub(crate) fn get(&self, schema: &Map<String, Value>) -> Arc<ItemSchema> {
-        // Serialising a map cannot fail; an empty key would only share a slot with no other.
-        let text = serde_json::to_string(schema).unwrap_or_default();
+        // Serialising a map of JSON values does not fail; if it did, the schema would be
+        // compiled on its own rather than share a slot keyed by nothing.
+        let Ok(text) = serde_json::to_string(schema) else {
+            return Arc::new(compile(schema));
+        };
         let cell = Arc::clone(
             self.compiled
                 .lock()
@@ -33,10 +36,12 @@ impl SchemaCache {
                 .entry(text)
                 .or_default(),
         );
-        Arc::clone(cell.get_or_init(|| {
-            let schema = Value::Object(schema.clone());
-            let validator = jsonschema::validator_for(&schema).map_err(|e| e.to_string());
-            Arc::new(ItemSchema { schema, validator })
-        }))
+        Arc::clone(cell.get_or_init(|| Arc::new(compile(schema))))
     }
+}
+
+fn compile(schema: &Map<String, Value>) -> ItemSchema {
+    let schema = Value::Object(schema.clone());
+    let validator = jsonschema::validator_for(&schema).map_err(|e| e.to_string());
+    ItemSchema { schema, validator }
 }

@@ -51,6 +51,17 @@ macro_rules! type_tagged {
             const NAMES: &'static [&'static str] = &[$($name),+];
         }
 
+        // Every variant has its name in the list: a variant added without one does not
+        // compile (it would be read as an unknown type and passed through unchecked).
+        const _: () = {
+            #[allow(dead_code)]
+            fn named(known: &$known) -> &'static str {
+                match known {
+                    $($known::$variant(_) => $name,)+
+                }
+            }
+        };
+
         impl<'de> serde::Deserialize<'de> for $family {
             fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
                 $crate::manifest::model::open::deserialize_tagged(deserializer)
@@ -86,8 +97,9 @@ pub(crate) trait TypeTagged: Sized {
 /// Reads an object of a `TypeTagged` family. serde's untagged and internally tagged enums
 /// copy every object into a buffer (twice, nested) before choosing its type; manifests put
 /// `type` first, and then the other fields are read straight into the chosen type. Objects
-/// with `type` further down are read into a JSON object first. A known type whose fields do
-/// not fit is an error, never an object passed through.
+/// with `type` further down are read into a JSON object first (which is laxer about enums
+/// written as one-key maps; the structure check has refused those before). A known type
+/// whose fields do not fit is an error, never an object passed through.
 pub(crate) fn deserialize_tagged<'de, T: TypeTagged, D: Deserializer<'de>>(
     deserializer: D,
 ) -> Result<T, D::Error> {

@@ -108,7 +108,8 @@ struct Reader<'t> {
     duplicate_keys: bool,
 }
 
-/// Where a reader is, to come back to after looking ahead.
+/// Where a reader is, to come back to after looking ahead. The stacks of open entries and
+/// items are not part of it: looking ahead (at a key, over blank lines) pushes onto neither.
 #[derive(Clone, Copy)]
 struct Position {
     pos: usize,
@@ -152,7 +153,9 @@ impl<'t> Reader<'t> {
     /// Whether a mapping key starts at `pos` (looking ahead, without moving).
     fn key_ahead(&mut self) -> bool {
         let here = self.position();
+        let open = (self.open_entries.len(), self.open_items.len());
         let key = self.block_key().is_some();
+        debug_assert_eq!(open, (self.open_entries.len(), self.open_items.len()));
         self.go_back(here);
         key
     }
