@@ -5,6 +5,7 @@
 
 pub mod api;
 pub mod apply;
+mod bytes;
 pub mod cli;
 mod commands;
 pub mod emulator;

@@ -109,28 +109,35 @@ fn an_eval_defined_twice_in_one_file_is_checked_as_its_last_definition() {
     let dir = project(&[("twice.yaml", &text)]);
     let outcome = evalctl(dir.path(), &["validate", "."]);
     assert_rejected("eval defined twice", &outcome);
-    assert!(
-        outcome.stderr.contains("eval `tiny` is defined twice"),
-        "{}",
-        outcome.stderr
-    );
-    assert!(
-        outcome
-            .stderr
-            .contains("`item.b` is not a field of `item_schema`"),
-        "{}",
-        outcome.stderr
-    );
-    assert!(
-        outcome.stderr.contains("twice.yaml:13:"),
-        "{}",
-        outcome.stderr
-    );
-    assert!(
-        !outcome.stderr.contains("twice.yaml:7:"),
-        "{}",
-        outcome.stderr
-    );
+    insta::assert_snapshot!(outcome.transcript(), @r#"
+    exit: 1
+    --- stdout
+    --- stderr
+    error: duplicate key `tiny`
+     --> twice.yaml:8:3
+      |
+    8 |   tiny:
+      |   ^^^^
+      = first defined at twice.yaml:2:3
+
+    error: eval `tiny` is defined twice
+     --> twice.yaml:8:3
+      |
+    8 |   tiny:
+      |   ^^^^
+      = field: evals.tiny
+      = first defined at twice.yaml:2:3
+
+    error: `item.b` is not a field of `item_schema`
+      --> twice.yaml:13:52
+       |
+    13 |       - {type: string_check, name: same, input: '{{item.b}}', reference: x, operation: eq}
+       |                                                    ^^^^^^
+       = field: evals.tiny.testing_criteria[0].input
+       = `item` has `a`
+
+    error: manifests are not valid: 3 errors
+    "#);
 }
 
 #[test]

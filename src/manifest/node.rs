@@ -158,53 +158,38 @@ impl Node {
             .map(|e| &e.value)
     }
 
-    /// The node at `path`, if it exists.
-    pub(crate) fn find(&self, path: &FieldPath) -> Option<&Node> {
-        self.find_segments(&path.0)
+    /// The child that `segment` names, if there is one.
+    fn child(&self, segment: &Segment) -> Option<&Node> {
+        match segment {
+            Segment::Key(k) => self.get(k),
+            Segment::Index(i) => match &self.value {
+                NodeValue::Seq(items) => items.get(*i),
+                _ => None,
+            },
+        }
     }
 
+    /// The node at the path given by `segments`, if it exists.
     pub(crate) fn find_segments(&self, segments: &[Segment]) -> Option<&Node> {
         segments
             .iter()
-            .try_fold(self, |node, segment| match segment {
-                Segment::Key(k) => node.get(k),
-                Segment::Index(i) => match &node.value {
-                    NodeValue::Seq(items) => items.get(*i),
-                    _ => None,
-                },
-            })
+            .try_fold(self, |node, segment| node.child(segment))
     }
 
-    /// The best span for a problem at `path`: the node itself, else its nearest ancestor.
-    pub(crate) fn span_of(&self, path: &FieldPath) -> Span {
-        self.span_at(&path.0)
-    }
-
-    /// `span_of` for a path given as its segments.
+    /// The best span for a problem at the path given by `segments`: the node itself, else
+    /// its nearest ancestor.
     pub(crate) fn span_at(&self, segments: &[Segment]) -> Span {
         let mut node = self;
         for segment in segments {
-            let next = match segment {
-                Segment::Key(k) => node.get(k),
-                Segment::Index(i) => match &node.value {
-                    NodeValue::Seq(items) => items.get(*i),
-                    _ => None,
-                },
-            };
-            match next {
-                Some(n) => node = n,
+            match node.child(segment) {
+                Some(child) => node = child,
                 None => break,
             }
         }
         node.span
     }
 
-    /// The span of the key at the end of `path` (for problems with the key itself).
-    pub(crate) fn key_span_of(&self, path: &FieldPath) -> Span {
-        self.key_span_at(&path.0)
-    }
-
-    /// `key_span_of` for a path given as its segments.
+    /// The span of the key at the end of the path (for problems with the key itself).
     pub(crate) fn key_span_at(&self, segments: &[Segment]) -> Span {
         let Some((Segment::Key(last), parent)) = segments.split_last() else {
             return self.span_at(segments);

@@ -67,28 +67,16 @@ impl Canon<'_> {
             Canon::Bool(false) => out.extend_from_slice(b"false"),
             Canon::Null => out.extend_from_slice(b"null"),
             Canon::Array(items) => {
-                out.push(b'[');
-                for (i, item) in items.iter().enumerate() {
-                    if i > 0 {
-                        out.push(b',');
-                    }
-                    item.write(out, scratch);
-                }
-                out.push(b']');
+                write_list(b"[]", items, out, |item, out| item.write(out, scratch));
             }
             Canon::Object(entries) => {
                 let mut sorted: Vec<&(&str, Canon)> = entries.iter().collect();
                 sorted.sort_unstable_by_key(|(key, _)| *key);
-                out.push(b'{');
-                for (i, (key, value)) in sorted.into_iter().enumerate() {
-                    if i > 0 {
-                        out.push(b',');
-                    }
-                    write_str(key, out);
-                    out.push(b':');
+                debug_assert!(sorted.windows(2).all(|pair| pair[0].0 != pair[1].0));
+                write_list(b"{}", sorted, out, |(key, value), out| {
+                    write_key(key, out);
                     value.write(out, scratch);
-                }
-                out.push(b'}');
+                });
             }
         }
     }
@@ -108,28 +96,18 @@ fn write_sorted<'v>(value: &'v Value, out: &mut Vec<u8>, scratch: &mut Vec<(&'v 
             let start = scratch.len();
             scratch.extend(map.iter().map(|(key, value)| (key.as_str(), value)));
             scratch[start..].sort_unstable_by_key(|(key, _)| *key);
-            out.push(b'{');
-            for i in start..scratch.len() {
-                if i > start {
-                    out.push(b',');
-                }
+            let end = scratch.len();
+            write_list(b"{}", start..end, out, |i, out| {
                 let (key, value) = scratch[i];
-                write_str(key, out);
-                out.push(b':');
+                write_key(key, out);
                 write_sorted(value, out, scratch);
-            }
+            });
             scratch.truncate(start);
-            out.push(b'}');
         }
         Value::Array(items) => {
-            out.push(b'[');
-            for (i, item) in items.iter().enumerate() {
-                if i > 0 {
-                    out.push(b',');
-                }
-                write_sorted(item, out, scratch);
-            }
-            out.push(b']');
+            write_list(b"[]", items, out, |item, out| {
+                write_sorted(item, out, scratch)
+            });
         }
         Value::Number(number) => write_number(number, out),
         Value::String(text) => write_str(text, out),
@@ -137,6 +115,29 @@ fn write_sorted<'v>(value: &'v Value, out: &mut Vec<u8>, scratch: &mut Vec<(&'v 
         Value::Bool(false) => out.extend_from_slice(b"false"),
         Value::Null => out.extend_from_slice(b"null"),
     }
+}
+
+/// `items` between `brackets`, separated by commas, each written by `write`.
+fn write_list<T>(
+    brackets: &[u8; 2],
+    items: impl IntoIterator<Item = T>,
+    out: &mut Vec<u8>,
+    mut write: impl FnMut(T, &mut Vec<u8>),
+) {
+    out.push(brackets[0]);
+    for (i, item) in items.into_iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        write(item, out);
+    }
+    out.push(brackets[1]);
+}
+
+/// An object's key and the colon after it.
+fn write_key(key: &str, out: &mut Vec<u8>) {
+    write_str(key, out);
+    out.push(b':');
 }
 
 /// A JSON string literal, escaped exactly as serde_json writes it.
@@ -154,15 +155,9 @@ fn write_str(text: &str, out: &mut Vec<u8>) {
     let _ = serde_json::to_writer(&mut *out, text);
 }
 
-/// Whether serde_json escapes anything in `bytes`: checked in blocks without branches, so
-/// that the compiler can check many bytes at once.
+/// Whether serde_json escapes anything in `bytes`.
 fn needs_escape(bytes: &[u8]) -> bool {
-    let escaped = |b: u8| (b < 0x20) | (b == b'"') | (b == b'\\');
-    let mut blocks = bytes.chunks_exact(16);
-    let found = blocks
-        .by_ref()
-        .any(|block| block.iter().fold(false, |found, &b| found | escaped(b)));
-    found || blocks.remainder().iter().any(|&b| escaped(b))
+    crate::bytes::any_byte(bytes, |b| (b < 0x20) | (b == b'"') | (b == b'\\'))
 }
 
 /// A number by its value, not its spelling: `1`, `1.0` and `1e0` are one number, and a float

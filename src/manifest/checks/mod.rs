@@ -156,31 +156,29 @@ struct EvalChecker<'a> {
 }
 
 impl<'a> EvalChecker<'a> {
-    /// The part of `path` below the eval, when `path` is below it.
-    fn below_eval<'p>(&self, path: &'p FieldPath) -> Option<&'p [Segment]> {
+    /// Where to look `path` up, and its segments from there: from the eval's own node when
+    /// it is below the eval (a file may hold a thousand evals), else from the document.
+    fn locate<'p>(&self, path: &'p FieldPath) -> (&'a Node, &'p [Segment]) {
         let depth = self.base.0.len();
-        (path.0.len() > depth && path.0[..depth] == self.base.0[..]).then(|| &path.0[depth..])
+        match path.0.len() > depth && path.0[..depth] == self.base.0[..] {
+            true => (self.eval_node, &path.0[depth..]),
+            false => (self.doc, &path.0[..]),
+        }
     }
 
     fn find(&self, path: &FieldPath) -> Option<&'a Node> {
-        match self.below_eval(path) {
-            Some(rest) => self.eval_node.find_segments(rest),
-            None => self.doc.find(path),
-        }
+        let (node, segments) = self.locate(path);
+        node.find_segments(segments)
     }
 
     fn span_of(&self, path: &FieldPath) -> Span {
-        match self.below_eval(path) {
-            Some(rest) => self.eval_node.span_at(rest),
-            None => self.doc.span_of(path),
-        }
+        let (node, segments) = self.locate(path);
+        node.span_at(segments)
     }
 
     fn key_span_of(&self, path: &FieldPath) -> Span {
-        match self.below_eval(path) {
-            Some(rest) => self.eval_node.key_span_at(rest),
-            None => self.doc.key_span_of(path),
-        }
+        let (node, segments) = self.locate(path);
+        node.key_span_at(segments)
     }
 
     fn error(&mut self, path: &FieldPath, message: impl Into<String>) -> &mut Finding {

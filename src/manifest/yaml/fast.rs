@@ -48,15 +48,9 @@ pub(super) fn parse(text: &str) -> Option<(Node, bool)> {
     }
 }
 
-/// Whether `bytes` has a control character other than a line break: checked in blocks
-/// without branches, so the compiler can check many bytes at once.
+/// Whether `bytes` has a control character other than a line break.
 fn has_special_characters(bytes: &[u8]) -> bool {
-    let special = |b: u8| (b < b' ') & (b != b'\n') | (b == 0x7f);
-    let mut blocks = bytes.chunks_exact(32);
-    let found = blocks
-        .by_ref()
-        .any(|block| block.iter().fold(false, |found, &b| found | special(b)));
-    found || blocks.remainder().iter().any(|&b| special(b))
+    crate::bytes::any_byte(bytes, |b| (b < b' ') & (b != b'\n') | (b == 0x7f))
 }
 
 /// What follows blank and comment lines: the indentation of the next content, or the end.
