@@ -15,6 +15,7 @@ use evalctl::api::wire::{Eval, EvalRun};
 use evalctl::api::{Client, Connection};
 use evalctl::emulator;
 use serde_json::json;
+use sha2::Digest as _;
 
 async fn evalctl(dir: &Path, args: &[&str], base: &str) -> Outcome {
     common::evalctl_on(dir, args, base, &[]).await
@@ -603,5 +604,41 @@ async fn runs_start_only_after_the_service_has_processed_their_upload() {
         1,
         "the run on the uploaded file started once it was processed"
     );
+    server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_upload_still_processing_from_an_interrupted_apply_is_waited_for_not_repeated() {
+    let server = start(emulator::Config {
+        file_processing_ms: 1_500,
+        ..config()
+    })
+    .await;
+    let base = server.base_url();
+    // What an apply stopped right after its upload leaves: the file, under evalctl's name
+    // for its content, still being processed.
+    let sha = format!("{:x}", sha2::Sha256::digest(ROWS.as_bytes()));
+    let name = format!("capitals.evalctl-{}.jsonl", &sha[..24]);
+    let api = client(&base);
+    let earlier = api
+        .upload_file(&name, ROWS.as_bytes().to_vec())
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(earlier.status, "pending");
+
+    let dir = project();
+    let outcome = evalctl(dir.path(), &["apply", "--auto-approve"], &base).await;
+    assert_eq!(outcome.code, 0, "{}", outcome.transcript());
+    let files = api.list_files().await.unwrap_or_else(|e| panic!("{e}"));
+    let ids: Vec<_> = files.iter().map(|f| f.id.as_str()).collect();
+    assert_eq!(
+        ids,
+        [earlier.id.as_str()],
+        "the earlier upload is the only one"
+    );
+    let counted = Counted::of(&base).await;
+    let capitals = counted.live("capitals");
+    assert_eq!(capitals.len(), 1);
+    assert_eq!(counted.runs_of(&capitals[0].id).len(), 1);
     server.shutdown().await;
 }

@@ -85,12 +85,19 @@ async fn ensure(
     existing: &[FileObject],
 ) -> Result<String, String> {
     let name = upload_name(file);
-    // A file that failed processing or is being deleted must not be reused forever.
-    let usable = |f: &&FileObject| {
-        f.filename == name && matches!(f.status.as_str(), "processed" | "uploaded" | "")
+    // A file that failed processing or is being deleted must not be reused forever; one
+    // still being processed (an earlier apply stopped while it was) is waited for, not
+    // uploaded again.
+    let named = |statuses: &[&str]| {
+        existing
+            .iter()
+            .find(|f| f.filename == name && statuses.contains(&f.status.as_str()))
     };
-    if let Some(found) = existing.iter().find(usable) {
+    if let Some(found) = named(&["processed", "uploaded", ""]) {
         return Ok(found.id.clone());
+    }
+    if let Some(processing) = named(&["pending", "running"]) {
+        return ready(client, processing.clone()).await;
     }
     let bytes =
         std::fs::read(&file.path).map_err(|e| format!("cannot read `{}`: {e}", file.display))?;
