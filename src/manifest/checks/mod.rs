@@ -160,9 +160,10 @@ impl<'a> EvalChecker<'a> {
     /// it is below the eval (a file may hold a thousand evals), else from the document.
     fn locate<'p>(&self, path: &'p FieldPath) -> (&'a Node, &'p [Segment]) {
         let depth = self.base.0.len();
-        match path.0.len() > depth && path.0[..depth] == self.base.0[..] {
-            true => (self.eval_node, &path.0[depth..]),
-            false => (self.doc, &path.0[..]),
+        if path.0.len() > depth && path.0[..depth] == self.base.0[..] {
+            (self.eval_node, &path.0[depth..])
+        } else {
+            (self.doc, &path.0[..])
         }
     }
 
