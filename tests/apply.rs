@@ -557,13 +557,18 @@ async fn a_failed_run_makes_wait_exit_1() {
     server.shutdown().await;
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn runs_start_only_after_the_service_has_processed_their_upload() {
-    let server = start(emulator::Config {
+/// The emulator keeping new uploads `pending` for 1.5 s, as Azure processes them.
+async fn start_with_slow_uploads() -> emulator::Server {
+    start(emulator::Config {
         file_processing_ms: 1_500,
         ..config()
     })
-    .await;
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn runs_start_only_after_the_service_has_processed_their_upload() {
+    let server = start_with_slow_uploads().await;
     let base = server.base_url();
     // The service refuses a run on a file it is still processing, so an apply that did not
     // wait would fail here.
@@ -609,11 +614,7 @@ async fn runs_start_only_after_the_service_has_processed_their_upload() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn an_upload_still_processing_from_an_interrupted_apply_is_waited_for_not_repeated() {
-    let server = start(emulator::Config {
-        file_processing_ms: 1_500,
-        ..config()
-    })
-    .await;
+    let server = start_with_slow_uploads().await;
     let base = server.base_url();
     // What an apply stopped right after its upload leaves: the file, under evalctl's name
     // for its content, still being processed.
