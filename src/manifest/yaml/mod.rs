@@ -309,7 +309,7 @@ impl Builder<'_> {
 }
 
 /// Whether two entries of a mapping have the same key.
-fn has_duplicate_keys(entries: &[Entry]) -> bool {
+pub(crate) fn has_duplicate_keys(entries: &[Entry]) -> bool {
     // Manifest mappings are small: comparing pairs beats sorting a copy of the keys, and
     // comparing short fingerprints of the keys first beats comparing their texts.
     if entries.len() > 16 {
