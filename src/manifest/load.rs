@@ -280,9 +280,9 @@ fn parse_manifest(
         None => Vec::new(),
         Some(source) => documents
             .into_iter()
-            .map(|(node, clean)| {
+            .map(|CheckedDocument { node, clean, keys }| {
                 let manifest = clean
-                    .then(|| from_node::<ManifestFile>(&node))
+                    .then(|| from_node::<ManifestFile>(&node, keys))
                     .and_then(|typed| {
                         // The structure check should have caught this; say what serde found.
                         typed
@@ -325,19 +325,26 @@ fn read_settings(sources: &mut Sources, env: Env<'_>) -> Settings {
     sources.files.extend(source);
     documents
         .into_iter()
-        .find(|(_, clean)| *clean)
-        .and_then(|(node, _)| from_node(&node).ok())
+        .find(|document| document.clean)
+        .and_then(|document| from_node(&document.node, document.keys).ok())
         .unwrap_or_default()
 }
 
+/// A document of a file, and whether it passed the structure check.
+struct CheckedDocument {
+    node: Node,
+    clean: bool,
+    keys: yaml::Keys,
+}
+
 /// Reads, parses, interpolates and structure-checks one file. Returns the file (unless it
-/// could not be read), its documents with whether each is structurally clean, and problems.
+/// could not be read), its documents, and problems.
 fn parse_file(
     display: String,
     path: PathBuf,
     structure: &Structure<'_>,
     env: Env<'_>,
-) -> (Option<SourceFile>, Vec<(Node, bool)>, Vec<Diagnostic>) {
+) -> (Option<SourceFile>, Vec<CheckedDocument>, Vec<Diagnostic>) {
     let hint =
         "help: put rows in a JSONL file and reference it with `source: {type: file, path: ...}`";
     let text = match read_text(&display, &path, MAX_MANIFEST_BYTES, hint) {
@@ -381,7 +388,11 @@ fn parse_file(
             .iter()
             .any(|f| f.severity == super::diagnostic::Severity::Error);
         diagnostics.extend(findings.into_iter().map(|f| f.into_diagnostic(&source)));
-        checked.push((node, clean));
+        checked.push(CheckedDocument {
+            node,
+            clean,
+            keys: parsed.keys,
+        });
     }
     (Some(source), checked, diagnostics)
 }

@@ -7,18 +7,26 @@ use serde::de::value::{Error, MapDeserializer, SeqDeserializer};
 use serde::de::{self, Deserialize, IntoDeserializer, Visitor};
 
 use super::node::{Entry, Node, NodeValue};
-use super::yaml::has_duplicate_keys;
+use super::yaml::{has_duplicate_keys, Keys};
 
-/// `T` from `node`.
-pub(crate) fn from_node<'de, T: Deserialize<'de>>(node: &'de Node) -> Result<T, Error> {
-    T::deserialize(node)
+/// `T` from `node`, whose mappings have each key once if `keys` says so.
+pub(crate) fn from_node<'de, T: Deserialize<'de>>(node: &'de Node, keys: Keys) -> Result<T, Error> {
+    T::deserialize(Typed { node, keys })
+}
+
+/// A node read as a typed value, with what its parser found about repeated keys.
+#[derive(Clone, Copy)]
+struct Typed<'de> {
+    node: &'de Node,
+    keys: Keys,
 }
 
 /// The entries of a mapping, the last of each key only.
-fn last_of_each_key(entries: &[Entry]) -> impl Iterator<Item = (&str, &Node)> {
+fn last_of_each_key(entries: &[Entry], keys: Keys) -> impl Iterator<Item = (&str, &Node)> {
     // Keys are compared pairwise only in a mapping that has a key twice (an error the parser
-    // reports): a large mapping (a file of a thousand evals) is then not quadratic.
-    let duplicates = has_duplicate_keys(entries);
+    // reports): a large mapping (a file of a thousand evals) is then not quadratic. Most trees
+    // are known to have none, and then no mapping is looked at.
+    let duplicates = matches!(keys, Keys::MayRepeat) && has_duplicate_keys(entries);
     entries
         .iter()
         .enumerate()
@@ -28,7 +36,7 @@ fn last_of_each_key(entries: &[Entry]) -> impl Iterator<Item = (&str, &Node)> {
         .map(|(_, entry)| (entry.key.as_str(), &entry.value))
 }
 
-impl<'de> IntoDeserializer<'de, Error> for &'de Node {
+impl<'de> IntoDeserializer<'de, Error> for Typed<'de> {
     type Deserializer = Self;
 
     fn into_deserializer(self) -> Self {
@@ -36,24 +44,31 @@ impl<'de> IntoDeserializer<'de, Error> for &'de Node {
     }
 }
 
-impl<'de> de::Deserializer<'de> for &'de Node {
+impl<'de> Typed<'de> {
+    fn at(self, node: &'de Node) -> Typed<'de> {
+        Typed { node, ..self }
+    }
+}
+
+impl<'de> de::Deserializer<'de> for Typed<'de> {
     type Error = Error;
 
     fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
-        match &self.value {
+        match &self.node.value {
             NodeValue::Null => visitor.visit_unit(),
             NodeValue::Bool(b) => visitor.visit_bool(*b),
             NodeValue::Int(i) => visitor.visit_i64(*i),
             NodeValue::Float(x) => visitor.visit_f64(*x),
             NodeValue::Str { text, .. } => visitor.visit_borrowed_str(text),
             NodeValue::Seq(items) => {
-                let mut seq = SeqDeserializer::new(items.iter());
+                let mut seq = SeqDeserializer::new(items.iter().map(|item| self.at(item)));
                 let value = visitor.visit_seq(&mut seq)?;
                 seq.end()?;
                 Ok(value)
             }
             NodeValue::Map(entries) => {
-                let mut map = MapDeserializer::new(last_of_each_key(entries));
+                let entries = last_of_each_key(entries, self.keys);
+                let mut map = MapDeserializer::new(entries.map(|(key, node)| (key, self.at(node))));
                 let value = visitor.visit_map(&mut map)?;
                 map.end()?;
                 Ok(value)
@@ -62,7 +77,7 @@ impl<'de> de::Deserializer<'de> for &'de Node {
     }
 
     fn deserialize_option<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
-        match self.value {
+        match self.node.value {
             NodeValue::Null => visitor.visit_none(),
             _ => visitor.visit_some(self),
         }
@@ -82,12 +97,15 @@ impl<'de> de::Deserializer<'de> for &'de Node {
         _variants: &'static [&'static str],
         visitor: V,
     ) -> Result<V::Value, Error> {
-        match &self.value {
+        match &self.node.value {
             // A unit variant, written as its name.
             NodeValue::Str { text, .. } => {
                 visitor.visit_enum(de::value::BorrowedStrDeserializer::new(text))
             }
-            _ => Err(de::Error::invalid_type(unexpected(self), &"a variant name")),
+            _ => Err(de::Error::invalid_type(
+                unexpected(self.node),
+                &"a variant name",
+            )),
         }
     }
 
@@ -115,10 +133,10 @@ mod tests {
     use crate::manifest::model::ManifestFile;
     use crate::manifest::source::SourceFile;
 
-    fn tree(text: &str) -> Node {
+    fn tree(text: &str) -> (Node, Keys) {
         let source = SourceFile::new("t.yaml".into(), "t.yaml".into(), text.into());
         let mut parsed = crate::manifest::yaml::parse(&source);
-        parsed.documents.remove(0)
+        (parsed.documents.remove(0), parsed.keys)
     }
 
     #[test]
@@ -131,8 +149,8 @@ mod tests {
             .collect();
         assert!(files.len() >= 4, "the examples are found");
         for file in files {
-            let node = tree(&std::fs::read_to_string(file.path()).unwrap_or_default());
-            let direct: Result<ManifestFile, _> = from_node(&node);
+            let (node, keys) = tree(&std::fs::read_to_string(file.path()).unwrap_or_default());
+            let direct: Result<ManifestFile, _> = from_node(&node, keys);
             let through_json: Result<ManifestFile, _> = serde_json::from_value(node.to_json());
             let (Ok(direct), Ok(through_json)) = (direct, through_json) else {
                 panic!("both routes read {}", file.path().display());
@@ -147,8 +165,8 @@ mod tests {
 
     #[test]
     fn the_last_duplicate_key_wins_and_numbers_keep_their_kind() {
-        let node = tree("a: 1\nb: [1, 2.5, x, null, true]\na: 2\n");
-        let value: serde_json::Value = from_node(&node).unwrap_or_default();
+        let (node, keys) = tree("a: 1\nb: [1, 2.5, x, null, true]\na: 2\n");
+        let value: serde_json::Value = from_node(&node, keys).unwrap_or_default();
         assert_eq!(
             value,
             serde_json::json!({"b": [1, 2.5, "x", null, true], "a": 2})
@@ -161,8 +179,8 @@ mod tests {
         // Over 16 keys, duplicates are found by sorting: the same answer as in a small one.
         let mut text: String = (0..40).map(|i| format!("k{i}: {i}\n")).collect();
         text.push_str("k3: last\nk39: [x]\n");
-        let node = tree(&text);
-        let value: serde_json::Value = from_node(&node).unwrap_or_default();
+        let (node, keys) = tree(&text);
+        let value: serde_json::Value = from_node(&node, keys).unwrap_or_default();
         assert_eq!(value, node.to_json());
         let keys: Vec<_> = value
             .as_object()

@@ -27,6 +27,15 @@ pub(crate) struct Parsed {
     pub documents: Vec<Node>,
     pub diagnostics: Vec<Diagnostic>,
     pub fatal: bool,
+    pub keys: Keys,
+}
+
+/// Whether any mapping of a parsed file may have a key twice: reading typed values from a tree
+/// known to have none skips looking for them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Keys {
+    Unique,
+    MayRepeat,
 }
 
 enum Frame {
@@ -63,6 +72,11 @@ pub(crate) fn parse(source: &SourceFile) -> Parsed {
             documents: vec![root],
             diagnostics,
             fatal: false,
+            keys: if duplicate_keys {
+                Keys::MayRepeat
+            } else {
+                Keys::Unique
+            },
         };
     }
     parse_with_saphyr(source)
@@ -118,10 +132,13 @@ fn parse_with_saphyr(source: &SourceFile) -> Parsed {
             }
         }
     };
+    // The fallback parser (anchors, merge keys, several documents) is rare: not worth
+    // tracking which of its mappings repeat a key.
     Parsed {
         documents: builder.documents,
         diagnostics: builder.diagnostics,
         fatal,
+        keys: Keys::MayRepeat,
     }
 }
 
