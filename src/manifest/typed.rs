@@ -175,6 +175,21 @@ mod tests {
     }
 
     #[test]
+    fn the_last_duplicate_key_wins_in_a_flow_mapping_deep_in_the_file() {
+        // The parser says whether the file repeats a key anywhere; a flow mapping counts too.
+        let (node, keys) = tree("x:\n  - {a: 1, b: 2, a: 3}\n");
+        assert_eq!(keys, Keys::MayRepeat);
+        let value: serde_json::Value = from_node(&node, keys).unwrap_or_default();
+        let inner: Vec<(&String, &serde_json::Value)> =
+            value["x"][0].as_object().into_iter().flatten().collect();
+        assert_eq!(
+            format!("{inner:?}"),
+            r#"[("b", Number(2)), ("a", Number(3))]"#
+        );
+        assert_eq!(tree("x:\n  - {a: 1, b: 2}\n").1, Keys::Unique);
+    }
+
+    #[test]
     fn the_last_duplicate_key_wins_in_a_large_mapping() {
         // Over 16 keys, duplicates are found by sorting: the same answer as in a small one.
         let mut text: String = (0..40).map(|i| format!("k{i}: {i}\n")).collect();
