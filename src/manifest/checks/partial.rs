@@ -2,8 +2,8 @@
 //! run's data source and gate) is deserialized on its own, so a structural error in one part
 //! does not hide the semantic problems of the others.
 
-use std::borrow::Cow;
 use std::collections::BTreeMap;
+use std::ops::Deref;
 
 use serde::de::DeserializeOwned;
 
@@ -14,19 +14,44 @@ use crate::manifest::yaml::Keys;
 
 /// Parts borrow from the deserialized eval when there is one, and are owned otherwise.
 pub(crate) struct PartialEval<'a> {
-    metadata: Option<Cow<'a, Metadata>>,
-    config: Option<Cow<'a, DataSourceConfig>>,
+    metadata: Option<Part<'a, Metadata>>,
+    config: Option<Part<'a, DataSourceConfig>>,
     /// One entry per grader in the manifest; `None` where it has structural errors.
-    graders: Vec<Option<Cow<'a, Grader>>>,
+    graders: Vec<Option<Part<'a, Grader>>>,
     /// Grader names as written, also of graders that did not deserialize.
-    pub grader_names: Vec<String>,
-    pub runs: BTreeMap<String, PartialRun<'a>>,
+    pub grader_names: Vec<&'a str>,
+    pub runs: BTreeMap<&'a str, PartialRun<'a>>,
 }
 
 pub(crate) struct PartialRun<'a> {
-    metadata: Option<Cow<'a, Metadata>>,
-    data_source: Option<Cow<'a, RunDataSource>>,
-    gate: Option<Cow<'a, Gate>>,
+    metadata: Option<Part<'a, Metadata>>,
+    data_source: Option<Part<'a, RunDataSource>>,
+    gate: Option<Part<'a, Gate>>,
+}
+
+/// A part borrowed from the eval, or read on its own and boxed: either way a pointer, where a
+/// `Cow` would be as large as the part (a run's data source is several hundred bytes), and
+/// every eval checked would allocate room for them.
+enum Part<'a, T> {
+    Borrowed(&'a T),
+    Owned(Box<T>),
+}
+
+impl<T> Deref for Part<'_, T> {
+    type Target = T;
+
+    fn deref(&self) -> &T {
+        match self {
+            Part::Borrowed(part) => part,
+            Part::Owned(part) => part,
+        }
+    }
+}
+
+impl<T> Part<'_, T> {
+    fn owned(part: T) -> Self {
+        Part::Owned(Box::new(part))
+    }
 }
 
 impl PartialRun<'_> {
@@ -84,31 +109,31 @@ impl<'a> PartialEval<'a> {
     pub(crate) fn from_spec(spec: &'a EvalSpec) -> PartialEval<'a> {
         let runs = spec.runs.iter().map(|(key, run)| {
             let partial = PartialRun {
-                metadata: run.metadata.as_ref().map(Cow::Borrowed),
-                data_source: Some(Cow::Borrowed(&run.data_source)),
-                gate: run.gate.as_ref().map(Cow::Borrowed),
+                metadata: run.metadata.as_ref().map(Part::Borrowed),
+                data_source: Some(Part::Borrowed(&run.data_source)),
+                gate: run.gate.as_ref().map(Part::Borrowed),
             };
-            (key.clone(), partial)
+            (key.as_str(), partial)
         });
         PartialEval {
-            metadata: spec.metadata.as_ref().map(Cow::Borrowed),
-            config: Some(Cow::Borrowed(&spec.data_source_config)),
+            metadata: spec.metadata.as_ref().map(Part::Borrowed),
+            config: Some(Part::Borrowed(&spec.data_source_config)),
             graders: spec
                 .testing_criteria
                 .iter()
-                .map(|g| Some(Cow::Borrowed(g)))
+                .map(|g| Some(Part::Borrowed(g)))
                 .collect(),
             grader_names: spec
                 .testing_criteria
                 .iter()
-                .filter_map(|g| g.name().map(String::from))
+                .filter_map(Grader::name)
                 .collect(),
             runs: runs.collect(),
         }
     }
 
     /// From the YAML tree of an eval with structural errors, part by part.
-    pub(crate) fn read(eval: &Node) -> PartialEval<'static> {
+    pub(crate) fn read(eval: &'a Node) -> PartialEval<'a> {
         let items: &[Node] = match eval.get("testing_criteria").map(|c| &c.value) {
             Some(NodeValue::Seq(items)) => items,
             _ => &[],
@@ -120,19 +145,19 @@ impl<'a> PartialEval<'a> {
             .map(|entry| {
                 let run = &entry.value;
                 let partial = PartialRun {
-                    metadata: typed(run.get("metadata")).map(Cow::Owned),
-                    data_source: data_source(run.get("data_source")).map(Cow::Owned),
-                    gate: typed(run.get("gate")).map(Cow::Owned),
+                    metadata: typed(run.get("metadata")).map(Part::owned),
+                    data_source: data_source(run.get("data_source")).map(Part::owned),
+                    gate: typed(run.get("gate")).map(Part::owned),
                 };
-                (entry.key.to_string(), partial)
+                (entry.key.as_str(), partial)
             });
         PartialEval {
-            metadata: typed(eval.get("metadata")).map(Cow::Owned),
-            config: config(eval.get("data_source_config")).map(Cow::Owned),
-            graders: items.iter().map(|g| grader(g).map(Cow::Owned)).collect(),
+            metadata: typed(eval.get("metadata")).map(Part::owned),
+            config: config(eval.get("data_source_config")).map(Part::owned),
+            graders: items.iter().map(|g| grader(g).map(Part::owned)).collect(),
             grader_names: items
                 .iter()
-                .filter_map(|g| g.get("name")?.as_str().map(String::from))
+                .filter_map(|g| g.get("name")?.as_str())
                 .collect(),
             runs: runs.collect(),
         }

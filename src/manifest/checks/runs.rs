@@ -42,7 +42,7 @@ impl EvalChecker<'_> {
     fn check_gate(&mut self, run: &PartialRun<'_>, path: &FieldPath) {
         let Some(gate) = run.gate() else { return };
         let eval = self.eval;
-        let names: Vec<&str> = eval.grader_names.iter().map(String::as_str).collect();
+        let names = &eval.grader_names;
         for name in gate.graders.keys() {
             if names.contains(&name.as_str()) {
                 continue;
