@@ -67,9 +67,9 @@ pub enum KnownRunDataSource {
     /// Rows as they are: graders see `item` (and `sample` when rows carry one).
     Jsonl(JsonlDataSource),
     /// Sample a model through Chat Completions for each row.
-    Completions(SamplingDataSource),
+    Completions(Box<SamplingDataSource>),
     /// Sample a model through the Responses API for each row.
-    Responses(SamplingDataSource),
+    Responses(Box<SamplingDataSource>),
 }
 
 impl KnownRunDataSource {
@@ -133,7 +133,7 @@ pub enum RunSource {
         limit: Option<u64>,
     },
     /// Stored responses selected by filters (`responses` runs only).
-    Responses(ResponsesFilter),
+    Responses(Box<ResponsesFilter>),
 }
 
 impl RunSource {
