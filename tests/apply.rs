@@ -399,6 +399,75 @@ async fn without_a_terminal_apply_needs_auto_approve() {
     server.shutdown().await;
 }
 
+/// `evalctl apply ARGS` at a terminal, typing `answer` at the confirmation prompt.
+#[cfg(unix)]
+async fn at_terminal(dir: &Path, args: &[&str], base: &str, answer: &str) -> Outcome {
+    let (dir, base, answer) = (dir.to_path_buf(), base.to_string(), answer.to_string());
+    let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+    tokio::task::spawn_blocking(move || {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let prompt = "Only 'yes' will be accepted: ";
+        common::evalctl_in_terminal(&dir, &args, &base, prompt, &answer)
+    })
+    .await
+    .unwrap_or_else(|e| panic!("{e}"))
+}
+
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread")]
+async fn at_a_terminal_apply_asks_and_only_yes_applies() {
+    let server = start(config()).await;
+    let base = server.base_url();
+    let dir = project();
+    let declined = at_terminal(dir.path(), &["apply"], &base, "y\n").await;
+    assert_eq!(declined.code, 1, "{}", declined.transcript());
+    assert!(
+        declined.stdout.contains("+ create eval `capitals`")
+            && declined
+                .stdout
+                .contains("nothing was applied: apply cancelled"),
+        "{}",
+        declined.stdout
+    );
+    assert!(Counted::of(&base).await.evals.is_empty(), "nothing applied");
+
+    // With `--wait` the terminal also gets the spinner; the results still read whole.
+    let accepted = at_terminal(
+        dir.path(),
+        &["apply", "--wait", "--timeout", "60s"],
+        &base,
+        "yes\n",
+    )
+    .await;
+    assert_eq!(accepted.code, 0, "{}", accepted.transcript());
+    for expected in [
+        "Only 'yes' will be accepted: yes\n",
+        "Apply: 4 done, 0 failed, 0 skipped.",
+        "\ncapitals/nightly (",
+        "1 passed, 1 failed, 0 errored of 2 (50.0%)",
+    ] {
+        assert!(
+            accepted.stdout.contains(expected),
+            "{expected}\n{}",
+            accepted.stdout
+        );
+    }
+    // The spinner (when it got to draw before the runs finished) is erased, not left above
+    // the results.
+    let spinner = accepted.stdout.find("waiting for runs");
+    let results = accepted.stdout.find("capitals/nightly (");
+    if let (Some(spinner), Some(results)) = (spinner, results) {
+        let between = &accepted.stdout[spinner..results];
+        assert!(between.contains("\x1b[2K"), "{:?}", accepted.stdout);
+    }
+    let counted = Counted::of(&base).await;
+    assert_eq!(counted.live("capitals").len(), 1);
+    assert_eq!(counted.live("inline").len(), 1);
+    assert_eq!(counted.runs.len(), 2);
+    no_changes(dir.path(), &base).await;
+    server.shutdown().await;
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn wait_reports_results_and_a_failed_gate_exits_3() {
     let server = start(config()).await;

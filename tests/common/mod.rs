@@ -77,6 +77,90 @@ pub async fn evalctl_on(dir: &Path, args: &[&str], base: &str, env: &[(&str, &st
     }
 }
 
+/// `evalctl ARGS --target azure --endpoint BASE` (key `test-key`) with a pseudo-terminal as
+/// stdin, stdout and stderr, as a user at a terminal runs it: once the output shows `prompt`,
+/// `answer` is typed. Everything written to the terminal is `stdout` (with `\n` line ends;
+/// the typed answer is echoed in it). Blocking: call it from `spawn_blocking` while an
+/// in-process emulator serves.
+#[cfg(unix)]
+pub fn evalctl_in_terminal(
+    dir: &Path,
+    args: &[&str],
+    base: &str,
+    prompt: &str,
+    answer: &str,
+) -> Outcome {
+    use std::io::{Read as _, Write as _};
+    use std::sync::mpsc::{channel, RecvTimeoutError};
+
+    use rustix::pty::{grantpt, openpt, ptsname, unlockpt, OpenptFlags};
+
+    let fail = |e: &dyn std::fmt::Display| -> ! { panic!("pseudo-terminal: {e}") };
+    let master = openpt(OpenptFlags::RDWR | OpenptFlags::NOCTTY).unwrap_or_else(|e| fail(&e));
+    grantpt(&master).unwrap_or_else(|e| fail(&e));
+    unlockpt(&master).unwrap_or_else(|e| fail(&e));
+    let name = ptsname(&master, Vec::new()).unwrap_or_else(|e| fail(&e));
+    let terminal = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(name.to_string_lossy().as_ref())
+        .unwrap_or_else(|e| fail(&e));
+    let mut child = {
+        let mut command = command(dir, args);
+        command
+            .args(["--target", "azure", "--endpoint", base])
+            .env("AZURE_OPENAI_API_KEY", "test-key")
+            .stdin(terminal.try_clone().unwrap_or_else(|e| fail(&e)))
+            .stdout(terminal.try_clone().unwrap_or_else(|e| fail(&e)))
+            .stderr(terminal);
+        command.spawn().expect("the evalctl binary runs")
+        // The command's ends of the terminal close here, so that reading it ends when the
+        // child exits.
+    };
+    let mut reader = std::fs::File::from(master.try_clone().unwrap_or_else(|e| fail(&e)));
+    let mut keyboard = std::fs::File::from(master);
+    let (chunks, received) = channel();
+    std::thread::spawn(move || {
+        let mut buffer = [0u8; 4096];
+        // Linux answers EIO once no process has the terminal open: the end.
+        while let Ok(n @ 1..) = reader.read(&mut buffer) {
+            if chunks.send(buffer[..n].to_vec()).is_err() {
+                break;
+            }
+        }
+    });
+    let deadline = std::time::Instant::now() + DEADLINE;
+    let mut screen = Vec::new();
+    let mut answered = false;
+    loop {
+        match received.recv_timeout(std::time::Duration::from_millis(100)) {
+            Ok(chunk) => screen.extend_from_slice(&chunk),
+            Err(RecvTimeoutError::Disconnected) => break,
+            Err(RecvTimeoutError::Timeout) => {}
+        }
+        if !answered && String::from_utf8_lossy(&screen).contains(prompt) {
+            keyboard
+                .write_all(answer.as_bytes())
+                .unwrap_or_else(|e| fail(&e));
+            answered = true;
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            panic!(
+                "`evalctl {}` did not finish within {DEADLINE:?}; the terminal shows:\n{}",
+                args.join(" "),
+                String::from_utf8_lossy(&screen)
+            );
+        }
+    }
+    let status = child.wait().expect("the evalctl binary runs");
+    Outcome {
+        code: status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&screen).replace("\r\n", "\n"),
+        stderr: String::new(),
+    }
+}
+
 pub fn repo_root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
 }
