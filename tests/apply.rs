@@ -251,6 +251,40 @@ async fn evals_of_other_projects_and_untagged_evals_are_never_touched() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn a_tampered_state_tag_is_put_right_without_starting_runs_again() {
+    let server = start(config()).await;
+    let base = server.base_url();
+    let dir = project();
+    let first = evalctl(dir.path(), &["apply", "--auto-approve"], &base).await;
+    assert_eq!(first.code, 0, "{}", first.transcript());
+    let before = Counted::of(&base).await;
+    let eval = before.live("capitals")[0].clone();
+    // Someone sets evalctl's state tag to a value it never writes.
+    let mut metadata = eval.metadata.clone();
+    metadata.insert("evalctl_state".into(), "archived".into());
+    client(&base)
+        .update_eval(&eval.id, &json!({ "metadata": metadata }))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+
+    let plan = evalctl(dir.path(), &["plan", "--output", "json"], &base).await;
+    let plan: serde_json::Value =
+        serde_json::from_str(&plan.stdout).unwrap_or_else(|e| panic!("{e}: {}", plan.transcript()));
+    assert_eq!(
+        plan["summary"],
+        json!({"create": 0, "update": 1, "replace": 0, "delete": 0, "runs": 0}),
+        "{plan:#}"
+    );
+    let again = evalctl(dir.path(), &["apply", "--auto-approve"], &base).await;
+    assert_eq!(again.code, 0, "{}", again.transcript());
+    let after = Counted::of(&base).await;
+    assert_eq!(after.live("capitals").len(), 1);
+    assert_eq!(after.runs.len(), before.runs.len(), "no run started again");
+    no_changes(dir.path(), &base).await;
+    server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn under_faults_repeated_apply_converges_without_duplicates() {
     let mut faulty = config();
     faulty.fault_rate = 0.3;

@@ -4,7 +4,7 @@
 use tokio::task::JoinSet;
 
 use super::{ApiError, Client};
-use crate::plan::{tags, RemoteEval, RemoteRun};
+use crate::plan::{RemoteEval, RemoteRun};
 
 pub async fn fetch_remote(client: &Client, project: &str) -> Result<Vec<RemoteEval>, ApiError> {
     let evals = client.list_evals().await?;
@@ -22,7 +22,7 @@ pub async fn fetch_remote(client: &Client, project: &str) -> Result<Vec<RemoteEv
         .collect();
     let mut tasks = JoinSet::new();
     for (index, eval) in remote.iter().enumerate() {
-        if eval.managed_by(project) && eval.tag(tags::STATE).is_none() {
+        if eval.is_live_in(project) {
             let client = client.clone();
             let id = eval.id.clone();
             tasks.spawn(async move { (index, client.list_runs(&id).await) });

@@ -53,11 +53,7 @@ pub(crate) fn wanted(desired: &Desired, remote: &[RemoteEval]) -> Vec<Watched> {
     for eval in desired.evals.values() {
         let live = remote
             .iter()
-            .filter(|e| {
-                e.managed_by(&desired.project)
-                    && !e.is_superseded()
-                    && e.tag(tags::KEY) == Some(&eval.key)
-            })
+            .filter(|e| e.is_live_in(&desired.project) && e.tag(tags::KEY) == Some(&eval.key))
             .max_by(|a, b| {
                 a.created_at
                     .cmp(&b.created_at)

@@ -234,10 +234,7 @@ fn live_evals<'r>(
     project: &str,
 ) -> BTreeMap<&'r str, (&'r RemoteEval, Vec<&'r RemoteEval>)> {
     let mut by_key: BTreeMap<&str, Vec<&RemoteEval>> = BTreeMap::new();
-    for eval in remote
-        .iter()
-        .filter(|e| e.managed_by(project) && !e.is_superseded())
-    {
+    for eval in remote.iter().filter(|e| e.is_live_in(project)) {
         if let Some(key) = eval.tag(tags::KEY) {
             by_key.entry(key).or_default().push(eval);
         }

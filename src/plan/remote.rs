@@ -41,4 +41,11 @@ impl RemoteEval {
     pub fn is_superseded(&self) -> bool {
         self.tag(tags::STATE) == Some(tags::SUPERSEDED)
     }
+
+    /// Whether this is one of the project's live evals: the ones the planner compares, and
+    /// whose runs must therefore be fetched. Any state but `superseded` (one set by hand)
+    /// is live, and the plan puts the tag right.
+    pub fn is_live_in(&self, project: &str) -> bool {
+        self.managed_by(project) && !self.is_superseded()
+    }
 }
