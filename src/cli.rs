@@ -190,7 +190,8 @@ pub struct ServeArgs {
     /// Address to listen on.
     #[arg(long, default_value = "127.0.0.1:8089")]
     pub addr: SocketAddr,
-    /// Require this key, sent as an `api-key` header or as `Authorization: Bearer`.
+    /// Require this key: as `Authorization: Bearer` on both paths, or as an `api-key` header
+    /// on the Azure path (`/openai/v1`), as each service takes it.
     #[arg(long, env = "EVALCTL_SERVE_API_KEY", hide_env_values = true)]
     pub api_key: Option<String>,
     /// Persist the store in this directory (survives restarts); in memory when absent.

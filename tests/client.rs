@@ -8,7 +8,9 @@ use std::time::Duration;
 
 use emulator_support::{config, start};
 use evalctl::api::retry::RetryPolicy;
+use evalctl::api::target::{self, TargetInputs};
 use evalctl::api::{ApiError, Auth, Client, Connection, Secret};
+use evalctl::manifest::model::Target;
 use serde_json::{json, Value};
 
 fn quick() -> RetryPolicy {
@@ -126,6 +128,56 @@ async fn authenticates_with_the_key_and_never_shows_it() {
     ] {
         let client = connect(&server.base_url(), auth);
         assert!(client.list_evals().await.is_ok());
+    }
+    server.shutdown().await;
+}
+
+/// A connection made as `evalctl` makes it for `target`, from an environment.
+fn connect_as(target: Target, endpoint: &str, env: &[(&str, &str)]) -> Client {
+    let env = |name: &str| {
+        env.iter()
+            .find(|(k, _)| *k == name)
+            .map(|(_, v)| v.to_string())
+    };
+    let inputs = TargetInputs {
+        cli_target: Some(target),
+        cli_endpoint: Some(endpoint),
+        settings_target: None,
+        env: &env,
+    };
+    let connection = target::remote(target, &inputs).unwrap_or_else(|e| panic!("{e}"));
+    Client::with_policy(&connection, 8, quick()).unwrap_or_else(|e| panic!("{e}"))
+}
+
+#[tokio::test]
+async fn each_target_sends_its_credential_as_its_service_wants() {
+    let mut guarded = config();
+    guarded.api_key = Some("sk-test-SECRET-1234".into());
+    let server = start(guarded).await;
+    let base = server.base_url();
+    let key = "sk-test-SECRET-1234";
+    // OpenAI's emulated path takes Bearer only: a key sent as `api-key` would get a 401.
+    let clients = [
+        connect_as(
+            Target::Openai,
+            &format!("{base}/v1"),
+            &[("OPENAI_API_KEY", key)],
+        ),
+        connect_as(Target::Azure, &base, &[("AZURE_OPENAI_API_KEY", key)]),
+        connect_as(Target::Azure, &base, &[("AZURE_OPENAI_AD_TOKEN", key)]),
+        // The key wins over a token.
+        connect_as(
+            Target::Azure,
+            &base,
+            &[
+                ("AZURE_OPENAI_API_KEY", key),
+                ("AZURE_OPENAI_AD_TOKEN", "stale"),
+            ],
+        ),
+    ];
+    for client in clients {
+        let listed = client.list_evals().await;
+        assert!(listed.is_ok(), "{}: {listed:?}", client.base_url());
     }
     server.shutdown().await;
 }

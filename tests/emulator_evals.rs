@@ -356,12 +356,21 @@ async fn api_key_is_required_as_header_or_bearer() {
         let right = Api::new(&server, flavor).with_key("sekret");
         assert_eq!(right.get("/evals").await.status, StatusCode::OK);
     }
-    // Either header works on either flavor.
-    let api = Api::new(&server, Flavor::OpenAi);
-    let answer = api
-        .send(api.http.get(api.url("/evals")).header("api-key", "sekret"))
-        .await;
-    assert_eq!(answer.status, StatusCode::OK);
+    // Azure takes the key as `api-key` or Bearer; OpenAI's spec has Bearer only.
+    for (flavor, status) in [
+        (Flavor::Azure, StatusCode::OK),
+        (Flavor::OpenAi, StatusCode::UNAUTHORIZED),
+    ] {
+        let api = Api::new(&server, flavor);
+        let answer = api
+            .send(api.http.get(api.url("/evals")).header("api-key", "sekret"))
+            .await;
+        assert_eq!(answer.status, status, "{flavor:?}");
+        let bearer = api
+            .send(api.http.get(api.url("/evals")).bearer_auth("sekret"))
+            .await;
+        assert_eq!(bearer.status, StatusCode::OK, "{flavor:?}");
+    }
     server.shutdown().await;
 }
 

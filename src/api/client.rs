@@ -482,3 +482,62 @@ fn describe_transport(error: &reqwest::Error) -> String {
     }
     message
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::target::Secret;
+    use crate::manifest::model::Target;
+
+    fn client(flavor: Flavor, auth: Auth) -> Client {
+        let connection = Connection {
+            target: Target::Azure,
+            base_url: Url::parse("https://res.example/openai/v1").unwrap_or_else(|e| panic!("{e}")),
+            flavor,
+            auth,
+        };
+        Client::new(&connection, 1).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    fn header<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
+        headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    // The emulator takes requests without these (as the GA service does), so only here is it
+    // seen that evalctl sends what the design and Microsoft's samples send.
+    #[test]
+    fn azure_requests_carry_the_api_version_the_preview_header_and_the_key_as_api_key() {
+        let azure = client(Flavor::Azure, Auth::ApiKey(Secret::new("k")));
+        assert_eq!(
+            azure.url("/evals", &[("limit", "100")]).as_str(),
+            "https://res.example/openai/v1/evals?api-version=preview&limit=100"
+        );
+        let headers = azure.headers();
+        assert_eq!(header(&headers, "aoai-evals"), Some("preview"));
+        assert_eq!(header(&headers, "api-key"), Some("k"));
+        assert!(headers
+            .get("api-key")
+            .is_some_and(HeaderValue::is_sensitive));
+        assert_eq!(header(&headers, "authorization"), None);
+
+        let entra = client(Flavor::Azure, Auth::Bearer(Secret::new("t"))).headers();
+        assert_eq!(header(&entra, "authorization"), Some("Bearer t"));
+        assert_eq!(header(&entra, "api-key"), None);
+    }
+
+    #[test]
+    fn openai_requests_carry_a_bearer_key_and_nothing_of_azure() {
+        let openai = client(Flavor::OpenAi, Auth::Bearer(Secret::new("sk")));
+        assert_eq!(
+            openai.url("/evals", &[]).as_str(),
+            "https://res.example/openai/v1/evals"
+        );
+        let headers = openai.headers();
+        assert_eq!(header(&headers, "authorization"), Some("Bearer sk"));
+        assert!(headers
+            .get("authorization")
+            .is_some_and(HeaderValue::is_sensitive));
+        assert_eq!(header(&headers, "aoai-evals"), None);
+        assert_eq!(header(&headers, "api-key"), None);
+    }
+}

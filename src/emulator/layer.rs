@@ -64,11 +64,17 @@ fn merge_extra_headers(into: &mut HeaderMap, from: HeaderMap) {
 /// The checks before a request reaches its handler.
 fn admit(state: &AppState, flavor: Flavor, request: &Request) -> Result<(), ApiError> {
     if let Some(key) = &state.config.api_key {
-        if !authorized(request.headers(), key) {
+        if !authorized(request.headers(), key, flavor) {
+            let how = match flavor {
+                Flavor::OpenAi => "Send the key as 'Authorization: Bearer <key>'.",
+                Flavor::Azure => {
+                    "Send the key as the 'api-key' header or as 'Authorization: Bearer <key>'."
+                }
+            };
             return Err(ApiError::new(
                 StatusCode::UNAUTHORIZED,
                 "invalid_api_key",
-                "Incorrect API key provided. Send the key as the 'api-key' header or as 'Authorization: Bearer <key>'.",
+                format!("Incorrect API key provided. {how}"),
             ));
         }
     }
@@ -78,13 +84,15 @@ fn admit(state: &AppState, flavor: Flavor, request: &Request) -> Result<(), ApiE
     Ok(())
 }
 
-fn authorized(headers: &HeaderMap, key: &str) -> bool {
+/// Azure takes the key as `api-key` or as a Bearer token; OpenAI's spec knows Bearer only,
+/// and a client that sends its key as `api-key` there is refused as the service refuses it.
+fn authorized(headers: &HeaderMap, key: &str, flavor: Flavor) -> bool {
     let api_key = headers.get("api-key").and_then(|v| v.to_str().ok());
     let bearer = headers
         .get(axum::http::header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "));
-    api_key == Some(key) || bearer == Some(key)
+    bearer == Some(key) || (flavor == Flavor::Azure && api_key == Some(key))
 }
 
 /// Azure accepts `api-version` `v1` or `preview`, or none (meaning `v1`).
