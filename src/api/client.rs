@@ -308,19 +308,16 @@ impl Client {
             let page: Page<T> = self.json(Method::GET, path, &page_query, None).await?;
             let empty = page.data.is_empty();
             items.extend(page.data);
-            match (page.has_more, page.last_id) {
-                // A cursor that does not move would page forever.
-                (true, Some(last)) if !empty && after.as_deref() != Some(last.as_str()) => {
-                    after = Some(last)
-                }
-                (true, Some(last)) if !empty => {
+            match next_cursor(page.has_more, page.last_id, empty, after.as_deref()) {
+                Ok(Some(next)) => after = Some(next),
+                Ok(None) => return Ok(items),
+                Err(message) => {
                     return Err(ApiError::Decode {
                         method: "GET".into(),
                         path: path.to_string(),
-                        message: format!("the service returned the page after `{last}` again"),
+                        message,
                     })
                 }
-                _ => return Ok(items),
             }
         }
     }
@@ -465,6 +462,31 @@ fn status_error(method: &Method, path: &str, status: u16, bytes: &[u8]) -> ApiEr
     }))
 }
 
+/// Where the next page starts, `None` after the last one. A listing the service says goes on
+/// but that cannot be followed is an error, never a short list: evals missing from a listing
+/// would be planned as new, and created twice.
+fn next_cursor(
+    has_more: bool,
+    last_id: Option<String>,
+    empty: bool,
+    after: Option<&str>,
+) -> Result<Option<String>, String> {
+    match (has_more, last_id) {
+        (false, _) => Ok(None),
+        (true, Some(last)) if empty => Err(format!(
+            "the service said more follows `{last}` but returned an empty page"
+        )),
+        // A cursor that does not move would page forever.
+        (true, Some(last)) if after == Some(last.as_str()) => Err(format!(
+            "the service returned the page after `{last}` again"
+        )),
+        (true, Some(last)) => Ok(Some(last)),
+        (true, None) => {
+            Err("the service said more follows but gave no `last_id` to continue from".into())
+        }
+    }
+}
+
 /// A transport error without the URL's query (which holds nothing secret, but is noise).
 fn describe_transport(error: &reqwest::Error) -> String {
     let kind = if error.is_timeout() {
@@ -523,6 +545,25 @@ mod tests {
         let entra = client(Flavor::Azure, Auth::Bearer(Secret::new("t"))).headers();
         assert_eq!(header(&entra, "authorization"), Some("Bearer t"));
         assert_eq!(header(&entra, "api-key"), None);
+    }
+
+    #[test]
+    fn a_listing_that_cannot_be_followed_is_an_error_not_a_short_list() {
+        let last = || Some("eval_2".to_string());
+        assert_eq!(next_cursor(false, last(), false, None), Ok(None));
+        assert_eq!(next_cursor(false, None, true, None), Ok(None));
+        assert_eq!(
+            next_cursor(true, last(), false, Some("eval_1")),
+            Ok(Some("eval_2".into()))
+        );
+        for (last_id, empty, after) in [
+            (None, false, None),
+            (last(), true, Some("eval_1")),
+            (last(), false, Some("eval_2")),
+        ] {
+            let refused = next_cursor(true, last_id.clone(), empty, after);
+            assert!(refused.is_err(), "{last_id:?} {empty} {after:?}");
+        }
     }
 
     #[test]
