@@ -223,3 +223,38 @@ async fn a_key_is_not_sent_over_plain_http_to_another_host() {
     insta::assert_snapshot!(outcome.stderr, @"error: refusing to send credentials over plain http:// to `evals.example.invalid`: use https:// (plain http is allowed only for loopback addresses)");
     assert!(!outcome.transcript().contains("SECRET"));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn requests_in_flight_never_exceed_the_parallelism() {
+    let mut slow = keyed();
+    // Long enough that requests sent together are answered together.
+    slow.latency_ms = 100;
+    let server = start(slow).await;
+    let base = server.base_url();
+    let mut connection = Connection::local(&base).unwrap_or_else(|e| panic!("{e}"));
+    connection.auth = Auth::ApiKey(Secret::new(KEY));
+    let setup = Client::new(&connection, 32).unwrap_or_else(|e| panic!("{e}"));
+    // 24 evals of the project (only their runs' listings can go in parallel).
+    let mut creates = tokio::task::JoinSet::new();
+    for i in 0..24 {
+        let setup = setup.clone();
+        let body = json!({"name": format!("e{i}"),
+            "metadata": {"evalctl_project": "plan-test", "evalctl_key": format!("old-{i}")},
+            "data_source_config": {"type": "custom", "item_schema": {"type": "object", "properties": {}}},
+            "testing_criteria": [{"type": "string_check", "name": "s", "input": "a", "reference": "a", "operation": "eq"}]});
+        creates.spawn(async move { setup.create_eval(&body).await.map(|_| ()) });
+    }
+    while let Some(created) = creates.join_next().await {
+        created
+            .unwrap_or_else(|e| panic!("{e}"))
+            .unwrap_or_else(|e| panic!("{e}"));
+    }
+    let dir = project();
+    for (args, limit) in [(&["plan"][..], 8), (&["plan", "--parallelism", "3"][..], 3)] {
+        server.take_peak_concurrent_requests();
+        let plan = evalctl(dir.path(), args, &base, &[]).await;
+        assert_eq!(plan.code, 0, "{}", plan.transcript());
+        assert_eq!(server.take_peak_concurrent_requests(), limit, "{args:?}");
+    }
+    server.shutdown().await;
+}

@@ -26,6 +26,7 @@ pub(crate) async fn around(
     request: Request,
     next: Next,
 ) -> Response {
+    let _answering = state.in_flight.enter();
     if state.config.latency_ms > 0 {
         tokio::time::sleep(Duration::from_millis(state.config.latency_ms)).await;
     }

@@ -116,6 +116,12 @@ impl Server {
         format!("http://{}", self.addr)
     }
 
+    /// The most API requests it was answering at once since the last call (or its start):
+    /// what a client's concurrency limit looks like from here.
+    pub fn take_peak_concurrent_requests(&self) -> usize {
+        self.state.in_flight.take_peak()
+    }
+
     /// Stops accepting, closes every connection and stops the runs at work. With a data
     /// directory, everything acknowledged is already on disk.
     pub async fn shutdown(self) {

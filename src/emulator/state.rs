@@ -1,7 +1,9 @@
 //! What every request and background run shares: the store, the configuration, the model
-//! client, the fault injector and the handles of the runs at work.
+//! client, the fault injector, the handles of the runs at work, and the count of requests
+//! being answered.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use parking_lot::{Mutex, RwLock};
@@ -23,6 +25,38 @@ pub(crate) struct Inner {
     pub(crate) model: Option<ModelClient>,
     pub(crate) faults: Faults,
     pub(crate) tasks: Mutex<HashMap<String, AbortHandle>>,
+    pub(crate) in_flight: InFlight,
+}
+
+/// Requests being answered now, and the most at once since last asked: how a client's
+/// concurrency limit is seen from the service's side.
+#[derive(Default)]
+pub(crate) struct InFlight {
+    now: AtomicUsize,
+    peak: AtomicUsize,
+}
+
+/// One request being answered, until dropped.
+pub(crate) struct Answering<'a>(&'a InFlight);
+
+impl InFlight {
+    pub(crate) fn enter(&self) -> Answering<'_> {
+        let now = self.now.fetch_add(1, Ordering::SeqCst) + 1;
+        self.peak.fetch_max(now, Ordering::SeqCst);
+        Answering(self)
+    }
+
+    /// The most requests answered at once since the last call.
+    pub(crate) fn take_peak(&self) -> usize {
+        self.peak
+            .swap(self.now.load(Ordering::SeqCst), Ordering::SeqCst)
+    }
+}
+
+impl Drop for Answering<'_> {
+    fn drop(&mut self) {
+        self.0.now.fetch_sub(1, Ordering::SeqCst);
+    }
 }
 
 impl std::ops::Deref for AppState {
@@ -41,6 +75,7 @@ impl AppState {
             config,
             base_url,
             tasks: Mutex::new(HashMap::new()),
+            in_flight: InFlight::default(),
         }))
     }
 
