@@ -441,7 +441,7 @@ async fn at_terminal(dir: &Path, args: &[&str], base: &str, answer: &str) -> Out
     tokio::task::spawn_blocking(move || {
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
         let prompt = "Only 'yes' will be accepted: ";
-        common::evalctl_in_terminal(&dir, &args, &base, prompt, &answer)
+        common::evalctl_in_terminal(&dir, &args, &base, &[], Some((prompt, &answer)))
     })
     .await
     .unwrap_or_else(|e| panic!("{e}"))

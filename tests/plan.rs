@@ -171,16 +171,31 @@ async fn injected_faults_are_retried() {
     faulty.seed = 31;
     let server = start(faulty).await;
     let dir = project();
+    // Every crate's trace (the HTTP stack's included): the key shows nowhere, retried
+    // requests and the plan file included.
     let outcome = evalctl(
         dir.path(),
-        &["plan", "--detailed-exitcode"],
+        &["plan", "--detailed-exitcode", "--out", "saved.plan"],
         &server.base_url(),
-        &[("RUST_LOG", "evalctl=debug")],
+        &[("RUST_LOG", "trace")],
     )
     .await;
     assert_eq!(outcome.code, 2, "{}", outcome.transcript());
     let retries = outcome.stderr.matches("retrying").count();
     assert_eq!(retries, 2, "{}", outcome.stderr);
+    assert!(
+        outcome.stderr.contains("hyper"),
+        "the HTTP stack was not traced"
+    );
+    let saved = std::fs::read_to_string(dir.path().join("saved.plan")).unwrap_or_default();
+    assert!(saved.contains("capitals"), "{saved}");
+    for (what, text) in [
+        ("stdout", &outcome.stdout),
+        ("stderr", &outcome.stderr),
+        ("plan file", &saved),
+    ] {
+        assert!(!text.contains("SECRET"), "the key is in the {what}");
+    }
     server.shutdown().await;
 }
 
@@ -256,5 +271,50 @@ async fn requests_in_flight_never_exceed_the_parallelism() {
         assert_eq!(plan.code, 0, "{}", plan.transcript());
         assert_eq!(server.take_peak_concurrent_requests(), limit, "{args:?}");
     }
+    server.shutdown().await;
+}
+
+/// `evalctl plan` at a terminal, with `NO_COLOR` set to `no_color` ("" counts as unset).
+#[cfg(unix)]
+async fn plan_at_terminal(dir: &Path, base: &str, no_color: &'static str) -> Outcome {
+    let (dir, base) = (dir.to_path_buf(), base.to_string());
+    tokio::task::spawn_blocking(move || {
+        let env = [("AZURE_OPENAI_API_KEY", KEY), ("NO_COLOR", no_color)];
+        common::evalctl_in_terminal(&dir, &["plan"], &base, &env, None)
+    })
+    .await
+    .unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// The text without its SGR color sequences (`ESC [ ... m`).
+fn without_colors(text: &str) -> String {
+    let mut out = String::new();
+    let mut rest = text;
+    while let Some(start) = rest.find("\x1b[") {
+        out.push_str(&rest[..start]);
+        rest = &rest[start..];
+        rest = rest.find('m').map_or("", |end| &rest[end + 1..]);
+    }
+    out.push_str(rest);
+    out
+}
+
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread")]
+async fn colors_only_at_a_terminal_and_never_with_no_color() {
+    let server = start(keyed()).await;
+    let base = server.base_url();
+    let dir = project();
+    let colored = plan_at_terminal(dir.path(), &base, "").await;
+    assert_eq!(colored.code, 0, "{}", colored.transcript());
+    assert!(colored.stdout.contains("\x1b["), "{:?}", colored.stdout);
+    let plain = plan_at_terminal(dir.path(), &base, "1").await;
+    assert_eq!(plain.code, 0, "{}", plain.transcript());
+    assert!(!plain.stdout.contains('\x1b'), "{:?}", plain.stdout);
+    // Color only marks what the words already say.
+    assert_eq!(without_colors(&colored.stdout), plain.stdout);
+    let piped = evalctl(dir.path(), &["plan"], &base, &[("NO_COLOR", "")]).await;
+    assert_eq!(piped.code, 0, "{}", piped.transcript());
+    assert!(!piped.stdout.contains('\x1b'), "{:?}", piped.stdout);
     server.shutdown().await;
 }

@@ -77,18 +77,18 @@ pub async fn evalctl_on(dir: &Path, args: &[&str], base: &str, env: &[(&str, &st
     }
 }
 
-/// `evalctl ARGS --target azure --endpoint BASE` (key `test-key`) with a pseudo-terminal as
-/// stdin, stdout and stderr, as a user at a terminal runs it: once the output shows `prompt`,
-/// `answer` is typed. Everything written to the terminal is `stdout` (with `\n` line ends;
-/// the typed answer is echoed in it). Blocking: call it from `spawn_blocking` while an
-/// in-process emulator serves.
+/// `evalctl ARGS --target azure --endpoint BASE` (key `test-key`, and `env`) with a
+/// pseudo-terminal as stdin, stdout and stderr, as a user at a terminal runs it: with
+/// `Some((prompt, answer))`, `answer` is typed once the output shows `prompt`. Everything
+/// written to the terminal is `stdout` (with `\n` line ends; a typed answer is echoed in it).
+/// Blocking: call it from `spawn_blocking` while an in-process emulator serves.
 #[cfg(unix)]
 pub fn evalctl_in_terminal(
     dir: &Path,
     args: &[&str],
     base: &str,
-    prompt: &str,
-    answer: &str,
+    env: &[(&str, &str)],
+    answer: Option<(&str, &str)>,
 ) -> Outcome {
     use std::io::{Read as _, Write as _};
     use std::sync::mpsc::{channel, RecvTimeoutError};
@@ -110,6 +110,7 @@ pub fn evalctl_in_terminal(
         command
             .args(["--target", "azure", "--endpoint", base])
             .env("AZURE_OPENAI_API_KEY", "test-key")
+            .envs(env.iter().copied())
             .stdin(terminal.try_clone().unwrap_or_else(|e| fail(&e)))
             .stdout(terminal.try_clone().unwrap_or_else(|e| fail(&e)))
             .stderr(terminal);
@@ -131,18 +132,20 @@ pub fn evalctl_in_terminal(
     });
     let deadline = std::time::Instant::now() + DEADLINE;
     let mut screen = Vec::new();
-    let mut answered = false;
+    let mut answer = answer;
     loop {
         match received.recv_timeout(std::time::Duration::from_millis(100)) {
             Ok(chunk) => screen.extend_from_slice(&chunk),
             Err(RecvTimeoutError::Disconnected) => break,
             Err(RecvTimeoutError::Timeout) => {}
         }
-        if !answered && String::from_utf8_lossy(&screen).contains(prompt) {
-            keyboard
-                .write_all(answer.as_bytes())
-                .unwrap_or_else(|e| fail(&e));
-            answered = true;
+        if let Some((prompt, typed)) = answer {
+            if String::from_utf8_lossy(&screen).contains(prompt) {
+                keyboard
+                    .write_all(typed.as_bytes())
+                    .unwrap_or_else(|e| fail(&e));
+                answer = None;
+            }
         }
         if std::time::Instant::now() > deadline {
             let _ = child.kill();
