@@ -87,6 +87,11 @@ pub struct ReplaceEval {
     pub new: NewEval,
     /// The immutable fields that differ and force the replacement.
     pub forced_by: Vec<Change>,
+    /// The name and user metadata that differ too (the new eval gets them; they force nothing).
+    #[serde(default)]
+    pub changes: Vec<Change>,
+    #[serde(default)]
+    pub reasons: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -95,6 +100,8 @@ pub struct DeleteEval {
     pub id: String,
     pub name: String,
     pub runs: usize,
+    #[serde(default)]
+    pub reasons: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -214,6 +221,7 @@ fn plan_removed(
                     id: eval.id.clone(),
                     name: eval.name.clone(),
                     runs: eval.runs.len(),
+                    reasons: vec!["not in the manifests, and --prune was given".into()],
                 }));
             }
         } else {
@@ -306,6 +314,13 @@ fn plan_existing(
             &desired_spec.to_value(),
             &mut forced_by,
         );
+        // The new eval's tags differ from the old one's by nature: only the user part counts.
+        let (changes, drifted) = name_and_metadata_changes(
+            (&current.name, &tags::user_part(&current.metadata)),
+            (&eval.name, &eval.metadata),
+        );
+        let mut reasons = forcing_reasons(&forced_by);
+        reasons.extend(drifted);
         actions.push(Action::ReplaceEval(ReplaceEval {
             key: eval.key.clone(),
             old_id: current.id.clone(),
@@ -313,6 +328,8 @@ fn plan_existing(
             superseded_metadata: superseded(&current.metadata),
             new: new_eval(eval, project),
             forced_by,
+            changes,
+            reasons,
         }));
         start_all_runs(eval, project, None, "eval replaced", actions);
         return;
@@ -350,26 +367,44 @@ fn plan_existing(
 /// Name and metadata differences, including tags changed outside evalctl.
 fn drift(eval: &DesiredEval, current: &RemoteEval, project: &str) -> Option<UpdateEval> {
     let wanted = tags::tagged(&eval.metadata, project, &eval.key, &eval.spec_hash);
+    let (changes, reasons) =
+        name_and_metadata_changes((&current.name, &current.metadata), (&eval.name, &wanted));
+    (!changes.is_empty()).then(|| UpdateEval {
+        key: eval.key.clone(),
+        id: current.id.clone(),
+        name: eval.name.clone(),
+        metadata: wanted,
+        changes,
+        reasons,
+    })
+}
+
+/// How the name and metadata go from `(old name, old metadata)` to the new ones, and why
+/// in words: name changed, metadata changed, or evalctl's tags changed outside evalctl.
+fn name_and_metadata_changes(
+    (old_name, old): (&str, &Metadata),
+    (new_name, new): (&str, &Metadata),
+) -> (Vec<Change>, Vec<String>) {
     let mut changes = Vec::new();
     let mut reasons = Vec::new();
-    if current.name != eval.name {
+    if old_name != new_name {
         changes.push(Change {
             path: "name".into(),
-            old: Some(json!(current.name)),
-            new: Some(json!(eval.name)),
+            old: Some(json!(old_name)),
+            new: Some(json!(new_name)),
         });
         reasons.push("name changed".to_string());
     }
-    let mut keys: Vec<&String> = wanted.keys().chain(current.metadata.keys()).collect();
+    let mut keys: Vec<&String> = new.keys().chain(old.keys()).collect();
     keys.sort();
     keys.dedup();
     for key in keys {
-        let (old, new) = (current.metadata.get(key), wanted.get(key));
-        if old != new {
+        let (was, wanted) = (old.get(key), new.get(key));
+        if was != wanted {
             changes.push(Change {
                 path: format!("metadata.{key}"),
-                old: old.map(|v| json!(v)),
-                new: new.map(|v| json!(v)),
+                old: was.map(|v| json!(v)),
+                new: wanted.map(|v| json!(v)),
             });
             let reason = if key.starts_with("evalctl_") {
                 "evalctl's tags were changed outside evalctl"
@@ -381,14 +416,24 @@ fn drift(eval: &DesiredEval, current: &RemoteEval, project: &str) -> Option<Upda
             }
         }
     }
-    (!changes.is_empty()).then(|| UpdateEval {
-        key: eval.key.clone(),
-        id: current.id.clone(),
-        name: eval.name.clone(),
-        metadata: wanted,
-        changes,
-        reasons,
-    })
+    (changes, reasons)
+}
+
+/// `data_source_config changed` and/or `testing_criteria changed`, from the fields that
+/// force a replacement, in their order.
+fn forcing_reasons(forced_by: &[Change]) -> Vec<String> {
+    let mut reasons: Vec<String> = Vec::new();
+    for change in forced_by {
+        let field = change.path.split(['.', '[']).next().unwrap_or(&change.path);
+        let reason = match field {
+            "" => "the spec changed".to_string(),
+            field => format!("{field} changed"),
+        };
+        if !reasons.contains(&reason) {
+            reasons.push(reason);
+        }
+    }
+    reasons
 }
 
 fn start_all_runs(

@@ -102,15 +102,27 @@ fn outline(plan: &Plan) -> String {
                 )
             }
             Action::ReplaceEval(r) => {
-                let paths: Vec<&str> = r.forced_by.iter().map(|c| c.path.as_str()).collect();
+                let paths = |changes: &[Change]| {
+                    let paths: Vec<&str> = changes.iter().map(|c| c.path.as_str()).collect();
+                    paths.join(", ")
+                };
                 format!(
-                    "-/+ replace {} ({}) forced by [{}]",
+                    "-/+ replace {} ({}) forced by [{}], also [{}] because {}",
                     r.key,
                     r.old_id,
-                    paths.join(", ")
+                    paths(&r.forced_by),
+                    paths(&r.changes),
+                    r.reasons.join("; ")
                 )
             }
-            Action::DeleteEval(d) => format!("- delete {} ({})", d.key, d.id),
+            Action::DeleteEval(d) => {
+                format!(
+                    "- delete {} ({}) because {}",
+                    d.key,
+                    d.id,
+                    d.reasons.join("; ")
+                )
+            }
             Action::StartRun(r) => {
                 format!(
                     "> run {}/{} on {} ({})",
@@ -180,10 +192,13 @@ fn tampered_reserved_keys_are_repaired() {
 fn a_grader_change_replaces_the_eval_and_runs_on_the_new_one() {
     let old = eval("mmlu", "eq", &[("baseline", "aa")]);
     let remote = vec![stored(&old, "eval_1", 100)];
-    let new = eval("mmlu", "ilike", &[("baseline", "aa")]);
+    let mut new = eval("mmlu", "ilike", &[("baseline", "aa")]);
+    // A user metadata change rides along; the new eval's tags differ by nature and are not
+    // listed.
+    new.metadata.insert("owner".into(), "bo".into());
     let plan = plan(&desired(vec![new]), &remote, PlanOptions::default());
     insta::assert_snapshot!(outline(&plan), @r"
-    -/+ replace mmlu (eval_1) forced by [testing_criteria[0].operation]
+    -/+ replace mmlu (eval_1) forced by [testing_criteria[0].operation], also [metadata.owner] because testing_criteria changed; metadata changed
     > run mmlu/baseline on <new eval> (eval replaced)
     ");
     let Action::ReplaceEval(replace) = &plan.actions[0] else {
@@ -222,7 +237,7 @@ fn a_removed_key_is_kept_without_prune_and_deleted_with_it() {
     let d = desired(vec![]);
     insta::assert_snapshot!(plan_of(&d, &remote), @"  kept old (eval_9): not in the manifests, no --prune");
     let pruned = plan(&d, &remote, PlanOptions { prune: true });
-    insta::assert_snapshot!(outline(&pruned), @"- delete old (eval_9)");
+    insta::assert_snapshot!(outline(&pruned), @"- delete old (eval_9) because not in the manifests, and --prune was given");
 }
 
 #[test]

@@ -49,6 +49,7 @@ pub(crate) fn plan() -> Plan {
                 id: "eval_0d9e5eed".into(),
                 name: "Legacy QA".into(),
                 runs: 3,
+                reasons: vec!["not in the manifests, and --prune was given".into()],
             }),
         ],
         kept: vec![KeptEval {
@@ -216,5 +217,11 @@ fn replace() -> ReplaceEval {
                 ),
             },
         ],
+        changes: vec![Change {
+            path: "metadata.owner".into(),
+            old: Some(json!("ana")),
+            new: Some(json!("bo")),
+        }],
+        reasons: vec!["testing_criteria changed".into(), "metadata changed".into()],
     }
 }

@@ -145,24 +145,13 @@ fn replace_view(replace: &ReplaceEval) -> ActionView {
     view.notes.push(
         "A new eval is created; the old one is kept, marked superseded, with its run history",
     );
+    view.reasons = replace.reasons.clone();
     view.changes = replace
         .forced_by
         .iter()
         .map(|c| FieldChange::from_change(c).forcing())
+        .chain(replace.changes.iter().map(FieldChange::from_change))
         .collect();
-    if replace.old_name != replace.new.name {
-        let (old, new) = (
-            Value::from(replace.old_name.as_str()),
-            Value::from(replace.new.name.as_str()),
-        );
-        view.changes
-            .push(FieldChange::new("name", Some(&old), Some(&new)));
-    }
-    let old_user = tags::user_part(&replace.superseded_metadata);
-    view.changes.extend(metadata_changes(
-        &old_user,
-        &tags::user_part(&replace.new.metadata),
-    ));
     view
 }
 
@@ -181,6 +170,7 @@ fn delete_view(delete: &DeleteEval) -> ActionView {
         Segment::Words(runs),
     ];
     let mut view = ActionView::new(Kind::Delete, headline);
+    view.reasons = delete.reasons.clone();
     view.fields.push(("name", quoted(&delete.name)));
     view
 }
@@ -267,22 +257,6 @@ fn gate_text(gate: &Gate) -> String {
         ));
     }
     parts.join(", ")
-}
-
-fn metadata_changes(old: &Metadata, new: &Metadata) -> Vec<FieldChange> {
-    let mut keys: Vec<&String> = old.keys().chain(new.keys()).collect();
-    keys.sort();
-    keys.dedup();
-    keys.into_iter()
-        .filter(|k| old.get(*k) != new.get(*k))
-        .map(|k| {
-            let (o, n) = (
-                old.get(k).map(|v| Value::from(v.as_str())),
-                new.get(k).map(|v| Value::from(v.as_str())),
-            );
-            FieldChange::new(&format!("metadata.{k}"), o.as_ref(), n.as_ref())
-        })
-        .collect()
 }
 
 /// A string as a JSON literal: quoted, with newlines and control characters escaped.
