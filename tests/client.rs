@@ -52,8 +52,36 @@ async fn lists_every_page_of_250_evals() {
     assert_eq!(evals.len(), 250);
     assert_eq!(client.requests() - before, 3, "ceil(250 / 100) pages");
     let mut ids: Vec<&str> = evals.iter().map(|e| e.id.as_str()).collect();
+    ids.sort_unstable();
     ids.dedup();
     assert_eq!(ids.len(), 250, "no eval twice");
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn fetches_every_page_of_an_evals_130_runs() {
+    let server = start(config()).await;
+    let client = connect(&server.base_url(), Auth::None);
+    let eval = client
+        .create_eval(&eval_body(0))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let run = json!({"name": "r", "data_source": {"type": "jsonl", "source": {"type": "file_content", "content": [{"item": {"a": "x"}}]}}});
+    for _ in 0..130 {
+        client
+            .create_run(&eval.id, &run)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+    }
+    let before = client.requests();
+    let remote = evalctl::api::fetch_remote(&client, "p")
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(client.requests() - before, 3, "1 page of evals, 2 of runs");
+    let mut ids: Vec<&str> = remote[0].runs.iter().map(|r| r.id.as_str()).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    assert_eq!(ids.len(), 130, "every run once");
     server.shutdown().await;
 }
 

@@ -356,6 +356,33 @@ mod tests {
     }
 
     #[test]
+    fn the_endpoint_flag_wins_over_the_environment_and_openai_has_a_default() {
+        let env = |k: &str| match k {
+            "AZURE_OPENAI_ENDPOINT" => Some("https://from-env.openai.azure.com".to_string()),
+            "AZURE_OPENAI_API_KEY" | "OPENAI_API_KEY" => Some("k".to_string()),
+            _ => None,
+        };
+        let flagged = remote(
+            Target::Azure,
+            &inputs(&env, Some("https://from-flag.openai.azure.com")),
+        )
+        .map(|c| c.base_url.to_string())
+        .map_err(|e| e.to_string());
+        assert_eq!(
+            flagged,
+            Ok("https://from-flag.openai.azure.com/openai/v1".to_string())
+        );
+        let openai = remote(Target::Openai, &inputs(&env, None)).map_err(|e| e.to_string());
+        let openai = openai.unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(openai.base_url.as_str(), "https://api.openai.com/v1");
+        assert_eq!(openai.flavor, Flavor::OpenAi);
+        assert_eq!(openai.auth, Auth::Bearer(Secret::new("k")));
+        let unknown = |k: &str| (k == "EVALCTL_TARGET").then(|| "azuer".to_string());
+        let err = choose(&inputs(&unknown, None)).map_err(|e| e.to_string());
+        assert!(err.err().unwrap_or_default().contains("azuer"));
+    }
+
+    #[test]
     fn a_key_is_never_sent_over_plain_http_to_another_host() {
         let env = |k: &str| (k == "AZURE_OPENAI_API_KEY").then(|| "k".to_string());
         let refused = remote(Target::Azure, &inputs(&env, Some("http://10.1.2.3:8080")))
