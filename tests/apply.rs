@@ -436,15 +436,8 @@ async fn without_a_terminal_apply_needs_auto_approve() {
 /// `evalctl apply ARGS` at a terminal, typing `answer` at the confirmation prompt.
 #[cfg(unix)]
 async fn at_terminal(dir: &Path, args: &[&str], base: &str, answer: &str) -> Outcome {
-    let (dir, base, answer) = (dir.to_path_buf(), base.to_string(), answer.to_string());
-    let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
-    tokio::task::spawn_blocking(move || {
-        let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        let prompt = "Only 'yes' will be accepted: ";
-        common::evalctl_in_terminal(&dir, &args, &base, &[], Some((prompt, &answer)))
-    })
-    .await
-    .unwrap_or_else(|e| panic!("{e}"))
+    let prompt = "Only 'yes' will be accepted: ";
+    common::evalctl_in_terminal(dir, args, base, &[], Some((prompt, answer))).await
 }
 
 #[cfg(unix)]

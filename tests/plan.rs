@@ -276,14 +276,9 @@ async fn requests_in_flight_never_exceed_the_parallelism() {
 
 /// `evalctl plan` at a terminal, with `NO_COLOR` set to `no_color` ("" counts as unset).
 #[cfg(unix)]
-async fn plan_at_terminal(dir: &Path, base: &str, no_color: &'static str) -> Outcome {
-    let (dir, base) = (dir.to_path_buf(), base.to_string());
-    tokio::task::spawn_blocking(move || {
-        let env = [("AZURE_OPENAI_API_KEY", KEY), ("NO_COLOR", no_color)];
-        common::evalctl_in_terminal(&dir, &["plan"], &base, &env, None)
-    })
-    .await
-    .unwrap_or_else(|e| panic!("{e}"))
+async fn plan_at_terminal(dir: &Path, base: &str, no_color: &str) -> Outcome {
+    let env = [("AZURE_OPENAI_API_KEY", KEY), ("NO_COLOR", no_color)];
+    common::evalctl_in_terminal(dir, &["plan"], base, &env, None).await
 }
 
 /// The text without its SGR color sequences (`ESC [ ... m`).

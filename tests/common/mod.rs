@@ -81,9 +81,39 @@ pub async fn evalctl_on(dir: &Path, args: &[&str], base: &str, env: &[(&str, &st
 /// pseudo-terminal as stdin, stdout and stderr, as a user at a terminal runs it: with
 /// `Some((prompt, answer))`, `answer` is typed once the output shows `prompt`. Everything
 /// written to the terminal is `stdout` (with `\n` line ends; a typed answer is echoed in it).
-/// Blocking: call it from `spawn_blocking` while an in-process emulator serves.
+/// Run off the async runtime, so an in-process emulator keeps serving.
 #[cfg(unix)]
-pub fn evalctl_in_terminal(
+pub async fn evalctl_in_terminal(
+    dir: &Path,
+    args: &[&str],
+    base: &str,
+    env: &[(&str, &str)],
+    answer: Option<(&str, &str)>,
+) -> Outcome {
+    let owned = |pairs: &[(&str, &str)]| -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+            .collect()
+    };
+    let (dir, base) = (dir.to_path_buf(), base.to_string());
+    let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+    let (env, answer) = (
+        owned(env),
+        answer.map(|(p, a)| (p.to_string(), a.to_string())),
+    );
+    tokio::task::spawn_blocking(move || {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let env: Vec<(&str, &str)> = env.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect();
+        let answer = answer.as_ref().map(|(p, a)| (p.as_str(), a.as_str()));
+        in_terminal(&dir, &args, &base, &env, answer)
+    })
+    .await
+    .unwrap_or_else(|e| panic!("{e}"))
+}
+
+#[cfg(unix)]
+fn in_terminal(
     dir: &Path,
     args: &[&str],
     base: &str,
