@@ -90,36 +90,21 @@ pub async fn evalctl_in_terminal(
     env: &[(&str, &str)],
     answer: Option<(&str, &str)>,
 ) -> Outcome {
-    let owned = |pairs: &[(&str, &str)]| -> Vec<(String, String)> {
-        pairs
-            .iter()
-            .map(|(a, b)| (a.to_string(), b.to_string()))
-            .collect()
-    };
-    let (dir, base) = (dir.to_path_buf(), base.to_string());
-    let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
-    let (env, answer) = (
-        owned(env),
-        answer.map(|(p, a)| (p.to_string(), a.to_string())),
-    );
-    tokio::task::spawn_blocking(move || {
-        let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        let env: Vec<(&str, &str)> = env.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect();
-        let answer = answer.as_ref().map(|(p, a)| (p.as_str(), a.as_str()));
-        in_terminal(&dir, &args, &base, &env, answer)
-    })
-    .await
-    .unwrap_or_else(|e| panic!("{e}"))
+    let mut command = command(dir, args);
+    command
+        .args(["--target", "azure", "--endpoint", base])
+        .env("AZURE_OPENAI_API_KEY", "test-key")
+        .envs(env.iter().copied());
+    let shown = args.join(" ");
+    let answer = answer.map(|(prompt, typed)| (prompt.to_string(), typed.to_string()));
+    tokio::task::spawn_blocking(move || in_terminal(command, &shown, answer))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
 }
 
+/// Runs `command` with a new pseudo-terminal as its stdin, stdout and stderr.
 #[cfg(unix)]
-fn in_terminal(
-    dir: &Path,
-    args: &[&str],
-    base: &str,
-    env: &[(&str, &str)],
-    answer: Option<(&str, &str)>,
-) -> Outcome {
+fn in_terminal(mut command: Command, shown: &str, mut answer: Option<(String, String)>) -> Outcome {
     use std::io::{Read as _, Write as _};
     use std::sync::mpsc::{channel, RecvTimeoutError};
 
@@ -135,19 +120,14 @@ fn in_terminal(
         .write(true)
         .open(name.to_string_lossy().as_ref())
         .unwrap_or_else(|e| fail(&e));
-    let mut child = {
-        let mut command = command(dir, args);
-        command
-            .args(["--target", "azure", "--endpoint", base])
-            .env("AZURE_OPENAI_API_KEY", "test-key")
-            .envs(env.iter().copied())
-            .stdin(terminal.try_clone().unwrap_or_else(|e| fail(&e)))
-            .stdout(terminal.try_clone().unwrap_or_else(|e| fail(&e)))
-            .stderr(terminal);
-        command.spawn().expect("the evalctl binary runs")
-        // The command's ends of the terminal close here, so that reading it ends when the
-        // child exits.
-    };
+    command
+        .stdin(terminal.try_clone().unwrap_or_else(|e| fail(&e)))
+        .stdout(terminal.try_clone().unwrap_or_else(|e| fail(&e)))
+        .stderr(terminal);
+    let mut child = command.spawn().expect("the evalctl binary runs");
+    // The command's ends of the terminal close here, so that reading it ends when the child
+    // exits.
+    drop(command);
     let mut reader = std::fs::File::from(master.try_clone().unwrap_or_else(|e| fail(&e)));
     let mut keyboard = std::fs::File::from(master);
     let (chunks, received) = channel();
@@ -162,14 +142,13 @@ fn in_terminal(
     });
     let deadline = std::time::Instant::now() + DEADLINE;
     let mut screen = Vec::new();
-    let mut answer = answer;
     loop {
         match received.recv_timeout(std::time::Duration::from_millis(100)) {
             Ok(chunk) => screen.extend_from_slice(&chunk),
             Err(RecvTimeoutError::Disconnected) => break,
             Err(RecvTimeoutError::Timeout) => {}
         }
-        if let Some((prompt, typed)) = answer {
+        if let Some((prompt, typed)) = &answer {
             if String::from_utf8_lossy(&screen).contains(prompt) {
                 keyboard
                     .write_all(typed.as_bytes())
@@ -180,8 +159,7 @@ fn in_terminal(
         if std::time::Instant::now() > deadline {
             let _ = child.kill();
             panic!(
-                "`evalctl {}` did not finish within {DEADLINE:?}; the terminal shows:\n{}",
-                args.join(" "),
+                "`evalctl {shown}` did not finish within {DEADLINE:?}; the terminal shows:\n{}",
                 String::from_utf8_lossy(&screen)
             );
         }
