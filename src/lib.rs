@@ -5,7 +5,6 @@
 
 pub mod api;
 pub mod apply;
-mod bytes;
 pub mod cli;
 mod commands;
 pub mod emulator;

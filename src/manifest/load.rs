@@ -280,9 +280,9 @@ fn parse_manifest(
         None => Vec::new(),
         Some(source) => documents
             .into_iter()
-            .map(|CheckedDocument { node, clean, keys }| {
+            .map(|CheckedDocument { node, clean }| {
                 let manifest = clean
-                    .then(|| from_node::<ManifestFile>(&node, keys))
+                    .then(|| from_node::<ManifestFile>(&node))
                     .and_then(|typed| {
                         // The structure check should have caught this; say what serde found.
                         typed
@@ -326,7 +326,7 @@ fn read_settings(sources: &mut Sources, env: Env<'_>) -> Settings {
     documents
         .into_iter()
         .find(|document| document.clean)
-        .and_then(|document| from_node(&document.node, document.keys).ok())
+        .and_then(|document| from_node(&document.node).ok())
         .unwrap_or_default()
 }
 
@@ -334,7 +334,6 @@ fn read_settings(sources: &mut Sources, env: Env<'_>) -> Settings {
 struct CheckedDocument {
     node: Node,
     clean: bool,
-    keys: yaml::Keys,
 }
 
 /// Reads, parses, interpolates and structure-checks one file. Returns the file (unless it
@@ -388,11 +387,7 @@ fn parse_file(
             .iter()
             .any(|f| f.severity == super::diagnostic::Severity::Error);
         diagnostics.extend(findings.into_iter().map(|f| f.into_diagnostic(&source)));
-        checked.push(CheckedDocument {
-            node,
-            clean,
-            keys: parsed.keys,
-        });
+        checked.push(CheckedDocument { node, clean });
     }
     (Some(source), checked, diagnostics)
 }

@@ -7,26 +7,24 @@ use serde::de::value::{Error, MapDeserializer, SeqDeserializer};
 use serde::de::{self, Deserialize, IntoDeserializer, Visitor};
 
 use super::node::{Entry, Node, NodeValue};
-use super::yaml::{has_duplicate_keys, Keys};
+use super::yaml::has_duplicate_keys;
 
-/// `T` from `node`, whose mappings have each key once if `keys` says so.
-pub(crate) fn from_node<'de, T: Deserialize<'de>>(node: &'de Node, keys: Keys) -> Result<T, Error> {
-    T::deserialize(Typed { node, keys })
+/// `T` from `node`.
+pub(crate) fn from_node<'de, T: Deserialize<'de>>(node: &'de Node) -> Result<T, Error> {
+    T::deserialize(Typed { node })
 }
 
-/// A node read as a typed value, with what its parser found about repeated keys.
+/// A node read as a typed value.
 #[derive(Clone, Copy)]
 struct Typed<'de> {
     node: &'de Node,
-    keys: Keys,
 }
 
 /// The entries of a mapping, the last of each key only.
-fn last_of_each_key(entries: &[Entry], keys: Keys) -> impl Iterator<Item = (&str, &Node)> {
+fn last_of_each_key(entries: &[Entry]) -> impl Iterator<Item = (&str, &Node)> {
     // Keys are compared pairwise only in a mapping that has a key twice (an error the parser
-    // reports): a large mapping (a file of a thousand evals) is then not quadratic. Most trees
-    // are known to have none, and then no mapping is looked at.
-    let duplicates = matches!(keys, Keys::MayRepeat) && has_duplicate_keys(entries);
+    // reports): a large mapping (a file of a thousand evals) is then not quadratic.
+    let duplicates = has_duplicate_keys(entries);
     entries
         .iter()
         .enumerate()
@@ -46,7 +44,7 @@ impl<'de> IntoDeserializer<'de, Error> for Typed<'de> {
 
 impl<'de> Typed<'de> {
     fn at(self, node: &'de Node) -> Typed<'de> {
-        Typed { node, ..self }
+        Typed { node }
     }
 }
 
@@ -67,7 +65,7 @@ impl<'de> de::Deserializer<'de> for Typed<'de> {
                 Ok(value)
             }
             NodeValue::Map(entries) => {
-                let entries = last_of_each_key(entries, self.keys);
+                let entries = last_of_each_key(entries);
                 let mut map = MapDeserializer::new(entries.map(|(key, node)| (key, self.at(node))));
                 let value = visitor.visit_map(&mut map)?;
                 map.end()?;
@@ -133,10 +131,9 @@ mod tests {
     use crate::manifest::model::ManifestFile;
     use crate::manifest::source::SourceFile;
 
-    fn tree(text: &str) -> (Node, Keys) {
+    fn tree(text: &str) -> Node {
         let source = SourceFile::new("t.yaml".into(), "t.yaml".into(), text.into());
-        let mut parsed = crate::manifest::yaml::parse(&source);
-        (parsed.documents.remove(0), parsed.keys)
+        crate::manifest::yaml::parse(&source).documents.remove(0)
     }
 
     #[test]
@@ -149,8 +146,8 @@ mod tests {
             .collect();
         assert!(files.len() >= 4, "the examples are found");
         for file in files {
-            let (node, keys) = tree(&std::fs::read_to_string(file.path()).unwrap_or_default());
-            let direct: Result<ManifestFile, _> = from_node(&node, keys);
+            let node = tree(&std::fs::read_to_string(file.path()).unwrap_or_default());
+            let direct: Result<ManifestFile, _> = from_node(&node);
             let through_json: Result<ManifestFile, _> = serde_json::from_value(node.to_json());
             let (Ok(direct), Ok(through_json)) = (direct, through_json) else {
                 panic!("both routes read {}", file.path().display());
@@ -165,8 +162,8 @@ mod tests {
 
     #[test]
     fn the_last_duplicate_key_wins_and_numbers_keep_their_kind() {
-        let (node, keys) = tree("a: 1\nb: [1, 2.5, x, null, true]\na: 2\n");
-        let value: serde_json::Value = from_node(&node, keys).unwrap_or_default();
+        let node = tree("a: 1\nb: [1, 2.5, x, null, true]\na: 2\n");
+        let value: serde_json::Value = from_node(&node).unwrap_or_default();
         assert_eq!(
             value,
             serde_json::json!({"b": [1, 2.5, "x", null, true], "a": 2})
@@ -176,17 +173,14 @@ mod tests {
 
     #[test]
     fn the_last_duplicate_key_wins_in_a_flow_mapping_deep_in_the_file() {
-        // The parser says whether the file repeats a key anywhere; a flow mapping counts too.
-        let (node, keys) = tree("x:\n  - {a: 1, b: 2, a: 3}\n");
-        assert_eq!(keys, Keys::MayRepeat);
-        let value: serde_json::Value = from_node(&node, keys).unwrap_or_default();
+        let node = tree("x:\n  - {a: 1, b: 2, a: 3}\n");
+        let value: serde_json::Value = from_node(&node).unwrap_or_default();
         let inner: Vec<(&String, &serde_json::Value)> =
             value["x"][0].as_object().into_iter().flatten().collect();
         assert_eq!(
             format!("{inner:?}"),
             r#"[("b", Number(2)), ("a", Number(3))]"#
         );
-        assert_eq!(tree("x:\n  - {a: 1, b: 2}\n").1, Keys::Unique);
     }
 
     #[test]
@@ -194,8 +188,8 @@ mod tests {
         // Over 16 keys, duplicates are found by sorting: the same answer as in a small one.
         let mut text: String = (0..40).map(|i| format!("k{i}: {i}\n")).collect();
         text.push_str("k3: last\nk39: [x]\n");
-        let (node, keys) = tree(&text);
-        let value: serde_json::Value = from_node(&node, keys).unwrap_or_default();
+        let node = tree(&text);
+        let value: serde_json::Value = from_node(&node).unwrap_or_default();
         assert_eq!(value, node.to_json());
         let keys: Vec<_> = value
             .as_object()

@@ -157,7 +157,7 @@ fn write_str(text: &str, out: &mut Vec<u8>) {
 
 /// Whether serde_json escapes anything in `bytes`.
 fn needs_escape(bytes: &[u8]) -> bool {
-    crate::bytes::any_byte(bytes, |b| (b < 0x20) | (b == b'"') | (b == b'\\'))
+    bytes.iter().any(|&b| b < 0x20 || b == b'"' || b == b'\\')
 }
 
 /// A number by its value, not its spelling: `1`, `1.0` and `1e0` are one number, and a float

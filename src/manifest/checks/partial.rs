@@ -10,7 +10,6 @@ use serde::de::DeserializeOwned;
 use crate::manifest::model::{DataSourceConfig, EvalSpec, Gate, Grader, Metadata, RunDataSource};
 use crate::manifest::node::{Node, NodeValue};
 use crate::manifest::typed::from_node;
-use crate::manifest::yaml::Keys;
 
 /// Parts borrow from the deserialized eval when there is one, and are owned otherwise.
 pub(crate) struct PartialEval<'a> {
@@ -69,8 +68,7 @@ impl PartialRun<'_> {
 }
 
 fn typed<T: DeserializeOwned>(node: Option<&Node>) -> Option<T> {
-    // Read only when the eval as a whole did not read: no need to know which keys repeat.
-    from_node(node?, Keys::MayRepeat).ok()
+    from_node(node?).ok()
 }
 
 // An object of a known `type` that does not deserialize is broken, not unknown: the model's

@@ -10,8 +10,6 @@ use compact_str::CompactString;
 
 use saphyr_parser::{Event, Parser, ScalarStyle, Span as YamlSpan};
 
-mod fast;
-
 use super::diagnostic::Diagnostic;
 use super::node::{resolve_plain, Entry, Node, NodeValue};
 use super::source::{SourceFile, Span};
@@ -27,15 +25,6 @@ pub(crate) struct Parsed {
     pub documents: Vec<Node>,
     pub diagnostics: Vec<Diagnostic>,
     pub fatal: bool,
-    pub keys: Keys,
-}
-
-/// Whether any mapping of a parsed file may have a key twice: reading typed values from a tree
-/// known to have none skips looking for them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Keys {
-    Unique,
-    MayRepeat,
 }
 
 enum Frame {
@@ -63,42 +52,6 @@ struct Builder<'a> {
 }
 
 pub(crate) fn parse(source: &SourceFile) -> Parsed {
-    if let Some((root, duplicate_keys)) = fast::parse(&source.text) {
-        let mut diagnostics = Vec::new();
-        if duplicate_keys {
-            report_all_duplicates(source, &root, &mut diagnostics);
-        }
-        return Parsed {
-            documents: vec![root],
-            diagnostics,
-            fatal: false,
-            keys: if duplicate_keys {
-                Keys::MayRepeat
-            } else {
-                Keys::Unique
-            },
-        };
-    }
-    parse_with_saphyr(source)
-}
-
-/// Duplicate keys in every mapping of a tree, innermost first as `Builder` finds them.
-fn report_all_duplicates(source: &SourceFile, node: &Node, diagnostics: &mut Vec<Diagnostic>) {
-    match &node.value {
-        NodeValue::Seq(items) => items
-            .iter()
-            .for_each(|item| report_all_duplicates(source, item, diagnostics)),
-        NodeValue::Map(entries) => {
-            for entry in entries {
-                report_all_duplicates(source, &entry.value, diagnostics);
-            }
-            report_duplicates(source, entries, diagnostics);
-        }
-        _ => {}
-    }
-}
-
-fn parse_with_saphyr(source: &SourceFile) -> Parsed {
     let mut builder = Builder {
         source,
         stack: Vec::new(),
@@ -132,13 +85,10 @@ fn parse_with_saphyr(source: &SourceFile) -> Parsed {
             }
         }
     };
-    // The fallback parser (anchors, merge keys, several documents) is rare: not worth
-    // tracking which of its mappings repeat a key.
     Parsed {
         documents: builder.documents,
         diagnostics: builder.diagnostics,
         fatal,
-        keys: Keys::MayRepeat,
     }
 }
 
@@ -467,6 +417,90 @@ mod tests {
         assert!(parsed.diagnostics[0]
             .message
             .contains("after expanding aliases"));
+    }
+
+    /// A tree as a reviewer checks it: one line per node, its key, span and value.
+    fn outline(node: &Node, label: &str, depth: usize, out: &mut String) {
+        let Span {
+            line,
+            col,
+            end_line,
+            end_col,
+        } = node.span;
+        let value = match &node.value {
+            NodeValue::Seq(_) => "[".to_string(),
+            NodeValue::Map(_) => "{".to_string(),
+            other => format!("{other:?}"),
+        };
+        out.push_str(&format!(
+            "{}{label} @{line}:{col}-{end_line}:{end_col} {value}\n",
+            "  ".repeat(depth)
+        ));
+        match &node.value {
+            NodeValue::Seq(items) => {
+                for item in items {
+                    outline(item, "-", depth + 1, out);
+                }
+            }
+            NodeValue::Map(entries) => {
+                for entry in entries {
+                    let key = format!(
+                        "{:?} @{}:{}",
+                        entry.key.as_str(),
+                        entry.key_span.line,
+                        entry.key_span.col
+                    );
+                    outline(&entry.value, &key, depth + 1, out);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// Every document's outline, then every problem, as `validate` prints them.
+    fn read(text: &str) -> String {
+        let parsed = parse_str(text);
+        let mut out = String::new();
+        for document in &parsed.documents {
+            outline(document, "document", 0, &mut out);
+        }
+        for diagnostic in &parsed.diagnostics {
+            out.push_str(&diagnostic.to_string());
+        }
+        if parsed.fatal {
+            out.push_str("(fatal)\n");
+        }
+        out
+    }
+
+    // The corpus the retired fast reader was once compared on, kept as fixtures: the
+    // constructs manifests are written in, with the spans every later error points at.
+    #[test]
+    fn reads_the_yaml_fixtures() {
+        insta::glob!(
+            concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/yaml"),
+            "*.yaml",
+            |path| {
+                let text = std::fs::read_to_string(path).unwrap_or_default();
+                insta::assert_snapshot!(read(&text));
+            }
+        );
+    }
+
+    #[test]
+    fn reads_the_small_cases_at_the_edges_of_everyday_yaml() {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/yaml/edges.json"
+        );
+        let text = std::fs::read_to_string(path).unwrap_or_default();
+        let cases: Vec<String> = serde_json::from_str(&text).unwrap_or_default();
+        assert!(cases.len() > 100, "{path}");
+        let all: String = cases
+            .iter()
+            .map(|case| format!("=== {case:?}\n{}", read(case)))
+            .collect();
+        insta::assert_snapshot!(all);
     }
 
     #[test]
