@@ -16,6 +16,9 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Start a project: evalctl.yaml with its name, an example eval and data, and the JSON
+    /// Schema for editors.
+    Init(InitArgs),
     /// Load and validate manifests; report every problem with its file, line and column.
     Validate(ValidateArgs),
     /// Print the JSON Schema of a manifest file (committed as schemas/evalctl.schema.json).
@@ -52,6 +55,9 @@ pub struct ApplyArgs {
     /// Delete managed evals whose key left the manifests.
     #[arg(long)]
     pub prune: bool,
+    /// Treat warnings (such as a grader type evalctl does not know) as errors.
+    #[arg(long)]
+    pub strict: bool,
 }
 
 /// `90s`, `30m`, `2h`, or plain seconds.
@@ -80,9 +86,9 @@ pub fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
 /// Where the evals live; see the design §2.
 #[derive(Debug, Args)]
 pub struct TargetArgs {
-    /// `local`, `azure`, `foundry` or `openai` [default: EVALCTL_TARGET, then `target:` in evalctl.yaml]
-    #[arg(long, value_parser = ["local", "azure", "foundry", "openai"])]
-    pub target: Option<String>,
+    /// Where the evals live [default: EVALCTL_TARGET, then `target:` in evalctl.yaml]
+    #[arg(long, value_enum)]
+    pub target: Option<crate::manifest::model::Target>,
     /// The service endpoint [default: AZURE_OPENAI_ENDPOINT, AZURE_AI_PROJECT_ENDPOINT or OPENAI_BASE_URL]
     #[arg(long)]
     pub endpoint: Option<String>,
@@ -117,6 +123,9 @@ pub struct PlanArgs {
     /// Delete managed evals whose key left the manifests.
     #[arg(long)]
     pub prune: bool,
+    /// Treat warnings (such as a grader type evalctl does not know) as errors.
+    #[arg(long)]
+    pub strict: bool,
 }
 
 #[derive(Debug, Args)]
@@ -179,10 +188,20 @@ pub struct ResultsArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct InitArgs {
+    /// The project directory (created when missing).
+    #[arg(default_value = ".")]
+    pub dir: PathBuf,
+}
+
+#[derive(Debug, Args)]
 pub struct ValidateArgs {
     /// A project directory (searched recursively for *.yaml / *.yml) or a single manifest file.
     #[arg(default_value = ".")]
     pub path: PathBuf,
+    /// Treat warnings (such as a grader type evalctl does not know) as errors.
+    #[arg(long)]
+    pub strict: bool,
 }
 
 #[derive(Debug, Args)]

@@ -11,6 +11,7 @@ pub mod emulator;
 pub mod manifest;
 pub mod plan;
 pub mod render;
+mod shown;
 pub mod template;
 
 use std::io::Write;
@@ -39,14 +40,24 @@ pub enum Error {
     Usage(String),
     #[error("the saved plan is stale: {0}")]
     StalePlan(String),
+    /// A saved plan applied with a flag naming another target or endpoint.
+    #[error("this plan was made for {0}")]
+    PlanMadeFor(String),
+    /// A remote target and a project named after its directory.
+    #[error("project `{suggested}` has no declared name, and the {target} target needs one: the name evalctl tags evals with must not change with the directory a clone is in")]
+    UnnamedProject {
+        target: manifest::model::Target,
+        root: std::path::PathBuf,
+        suggested: String,
+    },
     #[error("nothing was applied: {0}")]
     NotConfirmed(String),
     #[error("apply did not complete: {failed} actions failed or were skipped")]
     ApplyFailed { failed: usize },
     #[error("{0}")]
     Wait(String),
-    #[error("could not write the plan to `{}`", path.display())]
-    WritePlan {
+    #[error("could not write `{}`", path.display())]
+    WriteFile {
         path: std::path::PathBuf,
         #[source]
         source: std::io::Error,
@@ -62,6 +73,36 @@ impl Error {
     /// The process exit code for this error (design §6: every error is 1).
     pub fn exit_code(&self) -> u8 {
         1
+    }
+
+    /// Whether output stopped because its reader closed the pipe: not a failure of the
+    /// command, as ripgrep and the coreutils treat it.
+    pub fn is_broken_pipe(&self) -> bool {
+        matches!(self, Error::Output(e) if e.kind() == std::io::ErrorKind::BrokenPipe)
+    }
+
+    /// The next step, when there is an obvious one.
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            Error::UnnamedProject {
+                root, suggested, ..
+            } => {
+                let settings = root.join("evalctl.yaml");
+                let (verb, file) = if settings.is_file() {
+                    ("add", "")
+                } else {
+                    ("write", " (a new file)")
+                };
+                Some(format!(
+                    "{verb} `project: {suggested}` to `{}`{file}; if this project was applied before, use the name it had",
+                    settings.display()
+                ))
+            }
+            Error::PlanMadeFor(_) => Some(
+                "apply the plan without --target and --endpoint, or plan again for where you want to apply".into(),
+            ),
+            _ => None,
+        }
     }
 }
 
@@ -81,7 +122,8 @@ fn invalid_summary(errors: usize, warnings: usize) -> String {
 /// a command that finished (0, or 2/3 where the design gives them a meaning).
 pub fn run(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<u8, Error> {
     match cli.command {
-        Command::Validate(args) => commands::validate(&args.path, out, err),
+        Command::Init(args) => commands::init::init(&args.dir, err),
+        Command::Validate(args) => commands::validate(&args.path, args.strict, out, err),
         Command::Schema => commands::schema(out),
         Command::Plan(args) => commands::plan::plan(&args, out, err),
         Command::Apply(args) => commands::apply::apply(&args, out, err),

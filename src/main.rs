@@ -29,6 +29,8 @@ fn main() -> ExitCode {
     // lock for the whole command would deadlock with `RUST_LOG` set.
     match evalctl::run(cli, &mut std::io::stdout(), &mut std::io::stderr()) {
         Ok(code) => ExitCode::from(code),
+        // The reader went away (`evalctl runs | head -1`): what it wanted was written.
+        Err(error) if error.is_broken_pipe() => ExitCode::SUCCESS,
         Err(error) => {
             let mut err = std::io::stderr().lock();
             let _ = writeln!(err, "error: {error}");
@@ -36,6 +38,9 @@ fn main() -> ExitCode {
             while let Some(cause) = source {
                 let _ = writeln!(err, "  caused by: {cause}");
                 source = cause.source();
+            }
+            if let Some(hint) = error.hint() {
+                let _ = writeln!(err, "hint: {hint}");
             }
             ExitCode::from(error.exit_code())
         }

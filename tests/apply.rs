@@ -561,35 +561,6 @@ async fn wait_reports_results_and_a_failed_gate_exits_3() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn prune_is_refused_for_a_single_manifest_file() {
-    let server = start(config()).await;
-    let base = server.base_url();
-    let dir = project();
-    assert_eq!(
-        evalctl(dir.path(), &["apply", "--auto-approve"], &base)
-            .await
-            .code,
-        0
-    );
-    let refused = evalctl(
-        dir.path(),
-        &["apply", "evals.yaml", "--auto-approve", "--prune"],
-        &base,
-    )
-    .await;
-    assert_eq!(refused.code, 1, "{}", refused.transcript());
-    assert!(
-        refused
-            .stderr
-            .contains("--prune needs the project directory"),
-        "{}",
-        refused.stderr
-    );
-    assert_eq!(Counted::of(&base).await.evals.len(), 2, "nothing deleted");
-    server.shutdown().await;
-}
-
-#[tokio::test(flavor = "multi_thread")]
 async fn bad_arguments_exit_1_not_2() {
     let dir = project();
     let outcome = evalctl(

@@ -246,6 +246,53 @@ fn path(dir: &tempfile::TempDir) -> String {
     dir.path().to_string_lossy().into_owned()
 }
 
+/// Runs `evalctl ARGS` with its stdout a pipe whose reader is gone before anything is
+/// written (as `evalctl runs | head -1` is once `head` has its line).
+async fn into_closed_pipe(dir: &Path, args: &[&str], base: &str) -> Outcome {
+    let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_evalctl"));
+    command
+        .args(args)
+        .args(["--target", "azure", "--endpoint", base])
+        .current_dir(dir)
+        .env("AZURE_OPENAI_API_KEY", "test-key")
+        .env("NO_COLOR", "1")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let mut child = command.spawn().unwrap_or_else(|e| panic!("{e}"));
+    drop(child.stdout.take());
+    let output = child
+        .wait_with_output()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    Outcome {
+        code: output.status.code().unwrap_or(-1),
+        stdout: String::new(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_reader_that_stops_early_is_not_an_error() {
+    let (server, base, dir) = applied().await;
+    finish_runs(&base).await;
+    for args in [
+        &["runs"][..],
+        &["results", "capitals", "nightly"],
+        &["results", "capitals", "nightly", "--output", "csv"],
+        &["plan"],
+    ] {
+        let outcome = into_closed_pipe(dir.path(), args, &base).await;
+        assert_eq!(outcome.code, 0, "{args:?}\n{}", outcome.transcript());
+        // `results` names the run on stderr before the page; nothing else is said.
+        assert!(
+            !outcome.stderr.contains("error") && !outcome.stderr.contains("panicked"),
+            "{args:?}\n{}",
+            outcome.stderr
+        );
+    }
+    server.shutdown().await;
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn results_give_the_service_s_page_for_every_filter() {
     let (server, base, dir) = applied().await;

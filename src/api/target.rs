@@ -102,28 +102,10 @@ pub fn choose(inputs: &TargetInputs<'_>) -> Result<Target, TargetError> {
         return Ok(target);
     }
     if let Some(name) = (inputs.env)("EVALCTL_TARGET").filter(|v| !v.is_empty()) {
-        return parse_target(&name).ok_or(TargetError::UnknownTarget(name));
+        return <Target as clap::ValueEnum>::from_str(&name, false)
+            .map_err(|_| TargetError::UnknownTarget(name));
     }
     inputs.settings_target.ok_or(TargetError::NoTarget)
-}
-
-pub fn parse_target(name: &str) -> Option<Target> {
-    match name {
-        "local" => Some(Target::Local),
-        "azure" => Some(Target::Azure),
-        "foundry" => Some(Target::Foundry),
-        "openai" => Some(Target::Openai),
-        _ => None,
-    }
-}
-
-pub fn target_name(target: Target) -> &'static str {
-    match target {
-        Target::Local => "local",
-        Target::Azure => "azure",
-        Target::Foundry => "foundry",
-        Target::Openai => "openai",
-    }
 }
 
 /// The connection of a remote target (`local` is started by the caller and connected with

@@ -26,21 +26,18 @@ pub(crate) fn apply(
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> Result<u8, Error> {
-    super::check_prune(args.prune, &args.path)?;
     let source = match saved_plan(&args.path)? {
         Some((header, plan)) => Source::Saved(header, plan),
-        None => Source::Project(load_valid(&args.path, err)?),
+        None => {
+            let project = load_valid(&args.path, args.strict, err)?;
+            super::check_prune(args.prune, &project, &args.path)?;
+            Source::Project(project)
+        }
     };
     runtime()?.block_on(async {
         let session = match &source {
             Source::Project(project) => Session::open(project, &args.target).await?,
-            // A saved plan names its target; for `local`, its state directory names the project.
-            Source::Saved(header, _) => {
-                let root = super::session::local_root(Path::new(&header.endpoint))
-                    .unwrap_or(Path::new("."));
-                let target = crate::api::target::parse_target(&header.target);
-                Session::open_at(root, target, &args.target).await?
-            }
+            Source::Saved(header, _) => Session::for_plan(header, &args.target).await?,
         };
         let result = run(&session, args, source, out, err).await;
         session.close().await;
@@ -55,13 +52,10 @@ async fn run(
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> Result<u8, Error> {
-    let header = Header {
-        target: session.target_name().to_string(),
-        endpoint: session.endpoint.clone(),
-    };
+    let header = session.header.clone();
     let (plan, desired) = match source {
-        Source::Saved(saved_header, plan) => {
-            check_saved(session, &saved_header, &plan).await?;
+        Source::Saved(_, plan) => {
+            check_saved(session, &plan).await?;
             (plan, None)
         }
         Source::Project(project) => {
@@ -138,22 +132,9 @@ fn saved_plan(path: &Path) -> Result<Option<(Header, Plan)>, Error> {
         })
 }
 
-/// A saved plan applies only to the target it was made for, and only while the service
-/// still holds what it was computed from.
-async fn check_saved(session: &Session, header: &Header, plan: &Plan) -> Result<(), Error> {
-    if header.target != session.target_name() {
-        return Err(Error::StalePlan(format!(
-            "it was made for target `{}`, not `{}`",
-            header.target,
-            session.target_name()
-        )));
-    }
-    if header.endpoint != session.endpoint {
-        return Err(Error::StalePlan(format!(
-            "it was made for `{}`, not `{}`",
-            header.endpoint, session.endpoint
-        )));
-    }
+/// A saved plan applies only while the service still holds what it was computed from (its
+/// session is the target and endpoint it was made for: `Session::for_plan`).
+async fn check_saved(session: &Session, plan: &Plan) -> Result<(), Error> {
     let remote = session.fetch(&plan.project).await?;
     if plan::fingerprint(&remote, &plan.project) != plan.fingerprint {
         return Err(Error::StalePlan(

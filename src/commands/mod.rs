@@ -2,6 +2,7 @@
 //! capture both; `validate` and `schema` need no service.
 
 pub(crate) mod apply;
+pub(crate) mod init;
 pub(crate) mod plan;
 pub(crate) mod results;
 pub(crate) mod runs;
@@ -14,10 +15,20 @@ use std::path::Path;
 use crate::manifest::{self, Project, Severity};
 use crate::Error;
 
+/// Loads a project, warnings made errors with `--strict`.
+fn load(path: &Path, strict: bool) -> manifest::Loaded {
+    let loaded = manifest::load(path);
+    if strict {
+        loaded.strict()
+    } else {
+        loaded
+    }
+}
+
 /// Loads a project for a command that needs a valid one: prints every problem (warnings
 /// too) and fails on errors.
-pub(crate) fn load_valid(path: &Path, err: &mut dyn Write) -> Result<Project, Error> {
-    let loaded = manifest::load(path);
+pub(crate) fn load_valid(path: &Path, strict: bool, err: &mut dyn Write) -> Result<Project, Error> {
+    let loaded = load(path, strict);
     for diagnostic in &loaded.diagnostics {
         writeln!(err, "{diagnostic}").map_err(Error::Output)?;
     }
@@ -30,14 +41,13 @@ pub(crate) fn load_valid(path: &Path, err: &mut dyn Write) -> Result<Project, Er
         .ok_or(Error::InvalidManifests { errors, warnings })
 }
 
-/// `--prune` needs the whole project: given one manifest file, every other eval of the
-/// project would look removed and be deleted.
-pub(crate) fn check_prune(prune: bool, path: &Path) -> Result<(), Error> {
-    let manifest_file =
-        path.is_file() && path.extension().is_some_and(|e| e == "yaml" || e == "yml");
-    if prune && manifest_file {
+/// `--prune` needs the whole project loaded: a manifest file given without an
+/// `evalctl.yaml` to find the project by is read alone, and every eval defined elsewhere
+/// would look removed and be deleted.
+pub(crate) fn check_prune(prune: bool, project: &Project, path: &Path) -> Result<(), Error> {
+    if prune && project.settings_file.is_none() && path.is_file() {
         return Err(Error::Usage(format!(
-            "--prune needs the project directory, not one manifest file (`{}`): every eval defined elsewhere would be deleted",
+            "--prune needs the whole project, and `{}` has no evalctl.yaml to find it by: every eval defined elsewhere would be deleted",
             path.display()
         )));
     }
@@ -52,8 +62,13 @@ pub(crate) fn runtime() -> Result<tokio::runtime::Runtime, Error> {
 }
 
 /// Loads and validates a project; prints every problem, then a one-line summary.
-pub(crate) fn validate(path: &Path, out: &mut dyn Write, err: &mut dyn Write) -> Result<u8, Error> {
-    let loaded = manifest::load(path);
+pub(crate) fn validate(
+    path: &Path,
+    strict: bool,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> Result<u8, Error> {
+    let loaded = load(path, strict);
     for diagnostic in &loaded.diagnostics {
         writeln!(err, "{diagnostic}").map_err(Error::Output)?;
     }

@@ -12,15 +12,12 @@ use crate::render::{self, Header};
 use crate::Error;
 
 pub(crate) fn plan(args: &PlanArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<u8, Error> {
-    super::check_prune(args.prune, &args.path)?;
-    let project = load_valid(&args.path, err)?;
+    let project = load_valid(&args.path, args.strict, err)?;
+    super::check_prune(args.prune, &project, &args.path)?;
     let (plan, header) = runtime()?.block_on(async {
         let session = Session::open(&project, &args.target).await?;
         let remote = session.fetch(&project.name).await;
-        let header = Header {
-            target: session.target_name().to_string(),
-            endpoint: session.endpoint.clone(),
-        };
+        let header = session.header.clone();
         let desired = session.desired(&project, err);
         session.close().await;
         Ok::<_, Error>((
@@ -59,7 +56,7 @@ pub(crate) fn use_color() -> bool {
 
 /// Writes the plan file whole or not at all: a temporary file renamed into place.
 fn save(plan: &Plan, header: &Header, path: &Path) -> Result<(), Error> {
-    let fail = |source| Error::WritePlan {
+    let fail = |source| Error::WriteFile {
         path: path.to_path_buf(),
         source,
     };

@@ -35,7 +35,7 @@ pub(crate) fn results(
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> Result<u8, Error> {
-    let project = load_valid(&args.project, err)?;
+    let project = load_valid(&args.project, false, err)?;
     let (shown, page) = runtime()?.block_on(async {
         let session = Session::open(&project, &args.target).await?;
         let result = fetch(&session.client, &project, args).await;

@@ -27,7 +27,7 @@ pub(crate) struct ProjectEval {
 
 pub(crate) fn runs(args: &RunsArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<u8, Error> {
     let eval_key = args.eval_key.clone();
-    let project = load_valid(&args.project, err)?;
+    let project = load_valid(&args.project, false, err)?;
     let evals = runtime()?.block_on(async {
         let session = Session::open(&project, &args.target).await?;
         let result = fetch(&session.client, &project, eval_key.as_deref()).await;

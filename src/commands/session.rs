@@ -1,87 +1,139 @@
 //! A connection to the chosen target for one command: resolves the target and credentials,
 //! starts the embedded emulator for `local` (state in `<project>/.evalctl/local/`), and
-//! builds the client. `close` stops the emulator, which has persisted every change by then.
+//! builds the client. A project's session follows the flags, the environment and
+//! `evalctl.yaml`; a saved plan's follows the plan, which names its target and endpoint.
+//! `close` stops the emulator, which has persisted every change by then.
+
+use std::path::{Path, PathBuf};
 
 use crate::api::{self, target, Client, Connection};
 use crate::cli::TargetArgs;
 use crate::emulator;
 use crate::manifest::model::Target;
-use crate::manifest::Project;
+use crate::manifest::{NamedBy, Project};
+use crate::render::Header;
 use crate::Error;
 
 /// Where the `local` target keeps its state for the project at `root`.
-pub(crate) fn local_state(root: &std::path::Path) -> std::path::PathBuf {
+pub(crate) fn local_state(root: &Path) -> PathBuf {
     root.join(".evalctl").join("local")
 }
 
 /// The project root of a `local` state directory (the inverse of `local_state`).
-pub(crate) fn local_root(state: &std::path::Path) -> Option<&std::path::Path> {
+fn local_root(state: &Path) -> Option<&Path> {
     state
         .ends_with(".evalctl/local")
-        .then(|| state.parent().and_then(std::path::Path::parent))
+        .then(|| state.parent().and_then(Path::parent))
         .flatten()
 }
 
 /// An OpenAI-compatible endpoint the embedded emulator calls for model graders and sampling.
 pub(crate) const MODEL_ENDPOINT: &str = "EVALCTL_MODEL_ENDPOINT";
 
+fn env(name: &str) -> Option<String> {
+    std::env::var(name).ok()
+}
+
 pub(crate) struct Session {
     pub client: Client,
-    pub target: Target,
-    /// The API base URL, as shown on the first line of a plan.
-    pub endpoint: String,
+    /// What the plan's first line names: the target and the API base URL (for `local`, the
+    /// state directory: the embedded emulator's port changes every time, its state does not).
+    pub header: Header,
     /// Whether runs that need a model can run (false on `local` without a model endpoint).
     pub grades_models: bool,
     server: Option<emulator::Server>,
 }
 
 impl Session {
+    /// The session of a project: `--target`, else `EVALCTL_TARGET`, else `target:` in
+    /// `evalctl.yaml`. A remote target needs the project's name declared.
     pub(crate) async fn open(project: &Project, args: &TargetArgs) -> Result<Session, Error> {
-        Session::open_at(&project.root, project.target, args).await
-    }
-
-    /// Opens a session for the project at `root` (where the `local` target keeps its state).
-    pub(crate) async fn open_at(
-        root: &std::path::Path,
-        settings_target: Option<Target>,
-        args: &TargetArgs,
-    ) -> Result<Session, Error> {
-        let env = |name: &str| std::env::var(name).ok();
         let inputs = target::TargetInputs {
-            cli_target: args.target.as_deref().and_then(target::parse_target),
+            cli_target: args.target,
             cli_endpoint: args.endpoint.as_deref(),
-            settings_target,
+            settings_target: project.target,
             env: &env,
         };
         let chosen = target::choose(&inputs)?;
+        if chosen != Target::Local && project.named_by == NamedBy::Directory {
+            return Err(Error::UnnamedProject {
+                target: chosen,
+                root: project.root.clone(),
+                suggested: project.name.clone(),
+            });
+        }
+        Session::connect(&project.root, chosen, &inputs, args.parallelism).await
+    }
+
+    /// The session a saved plan was made for: its target and endpoint, whatever the
+    /// environment says. A flag naming another one is refused rather than followed.
+    pub(crate) async fn for_plan(header: &Header, args: &TargetArgs) -> Result<Session, Error> {
+        if let Some(given) = args.target.filter(|t| *t != header.target) {
+            return Err(Error::PlanMadeFor(format!(
+                "target `{}`, not `{given}`",
+                header.target
+            )));
+        }
+        let root = match header.target {
+            Target::Local => local_root(Path::new(&header.endpoint)).ok_or_else(|| {
+                Error::PlanMadeFor(format!(
+                    "the local state in `{}`, which is not a project's `.evalctl/local`",
+                    header.endpoint
+                ))
+            })?,
+            _ => Path::new("."),
+        };
+        fn recorded<'a>(target: Target, endpoint: &'a str) -> target::TargetInputs<'a> {
+            target::TargetInputs {
+                cli_target: Some(target),
+                cli_endpoint: Some(endpoint),
+                settings_target: None,
+                env: &env,
+            }
+        }
+        if let (Some(given), false) = (&args.endpoint, header.target == Target::Local) {
+            let asked = target::remote(header.target, &recorded(header.target, given))?;
+            if asked.base_url.as_str() != header.endpoint {
+                return Err(Error::PlanMadeFor(format!(
+                    "`{}`, not `{}`",
+                    header.endpoint, asked.base_url
+                )));
+            }
+        }
+        let inputs = recorded(header.target, &header.endpoint);
+        Session::connect(root, header.target, &inputs, args.parallelism).await
+    }
+
+    async fn connect(
+        root: &Path,
+        chosen: Target,
+        inputs: &target::TargetInputs<'_>,
+        parallelism: u16,
+    ) -> Result<Session, Error> {
+        let model_endpoint = env(MODEL_ENDPOINT).filter(|v| !v.is_empty());
         let (connection, server) = match chosen {
             Target::Local => {
                 let mut config = emulator::Config::local(root);
-                config.model_endpoint = env(MODEL_ENDPOINT).filter(|v| !v.is_empty());
+                config.model_endpoint = model_endpoint.clone();
                 let server = emulator::start(config).await?;
                 (Connection::local(&server.base_url())?, Some(server))
             }
-            remote => (target::remote(remote, &inputs)?, None),
+            remote => (target::remote(remote, inputs)?, None),
         };
-        let client = Client::new(&connection, usize::from(args.parallelism))?;
-        // The embedded emulator's port changes every time; where its state lives does not.
+        let client = Client::new(&connection, usize::from(parallelism))?;
         let endpoint = match &server {
             Some(_) => local_state(root).display().to_string(),
             None => connection.base_url.to_string(),
         };
-        let grades_models =
-            chosen != Target::Local || env(MODEL_ENDPOINT).is_some_and(|v| !v.is_empty());
         Ok(Session {
             client,
-            target: chosen,
-            endpoint,
-            grades_models,
+            header: Header {
+                target: chosen,
+                endpoint,
+            },
+            grades_models: chosen != Target::Local || model_endpoint.is_some(),
             server,
         })
-    }
-
-    pub(crate) fn target_name(&self) -> &'static str {
-        target::target_name(self.target)
     }
 
     pub(crate) async fn close(self) {

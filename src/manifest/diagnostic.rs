@@ -4,6 +4,8 @@
 
 use std::fmt;
 
+use crate::shown::shorten_to;
+
 /// How bad a problem is: errors fail `validate` (exit 1), warnings do not.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Severity {
@@ -78,7 +80,8 @@ impl fmt::Display for Diagnostic {
             Severity::Error => "error",
             Severity::Warning => "warning",
         };
-        writeln!(f, "{label}: {}", self.message)?;
+        // A message may quote a value of any length (a pasted file as a `type:`): cut.
+        writeln!(f, "{label}: {}", shorten_to(&self.message, MESSAGE_CHARS))?;
         let gutter = self
             .location
             .as_ref()
@@ -98,11 +101,14 @@ impl fmt::Display for Diagnostic {
             writeln!(f, "{pad} = field: {path}")?;
         }
         for note in &self.notes {
-            writeln!(f, "{pad} = {note}")?;
+            writeln!(f, "{pad} = {}", shorten_to(note, MESSAGE_CHARS))?;
         }
         Ok(())
     }
 }
+
+/// Longest message or note shown.
+const MESSAGE_CHARS: usize = 500;
 
 /// Widest source excerpt shown; longer lines (minified JSON, generated files) are cut to a
 /// window around the column.

@@ -47,53 +47,122 @@ pub(crate) struct Sources {
     /// How the root is shown in messages (as the user wrote it).
     pub root_display: String,
     pub settings: Settings,
+    /// The `evalctl.yaml` that marks the root, when there is one.
+    pub settings_file: Option<PathBuf>,
     pub files: Vec<SourceFile>,
     pub documents: Vec<Document>,
     pub evals: BTreeMap<String, EvalOrigin>,
     pub diagnostics: Vec<Diagnostic>,
+    /// The part of the project the user named, when not the whole of it.
+    pub focus: Option<Focus>,
 }
 
-/// A project root (on disk and as shown) and its manifest files (as shown, on disk).
+/// A project root (on disk and as shown), its manifest files (as shown, on disk), and which
+/// of them the user pointed at when that is not the whole project.
 struct Discovered {
     root: PathBuf,
     root_display: String,
     files: Vec<(String, PathBuf)>,
+    focus: Option<Focus>,
 }
 
-/// Finds the project root and the manifest files for a directory or a single file.
+/// The part of a project a path names: a file or a directory below the root.
+pub(crate) struct Focus {
+    /// As the user wrote it.
+    pub shown: String,
+    /// Canonical; a manifest is in focus when its canonical path starts with it.
+    pub path: PathBuf,
+}
+
+/// Finds the project root and its manifest files, as git and cargo find theirs: the nearest
+/// directory, from the given one (or the given file's) upward, that holds `evalctl.yaml`.
+/// The whole project is loaded, so that keys are checked across all its files; a path below
+/// the root narrows only what is planned. Without an `evalctl.yaml` anywhere, the given
+/// directory is the project, or the given file alone.
 fn discover(path: &Path) -> Result<Discovered, Diagnostic> {
     let metadata = std::fs::metadata(path)
         .map_err(|e| Diagnostic::error(format!("cannot read `{}`: {}", path.display(), e)))?;
     let shown = display_path(path);
-    if metadata.is_dir() {
-        let mut files = Vec::new();
-        walk(path, &shown, &mut files)
-            .map_err(|e| Diagnostic::error(format!("cannot list `{shown}`: {e}")))?;
-        if files.is_empty() {
-            return Err(Diagnostic::error(format!(
-                "no manifests in `{shown}`: expected *.yaml or *.yml files"
-            )));
-        }
-        return Ok(Discovered {
-            root: path.to_path_buf(),
-            root_display: shown,
-            files,
-        });
-    }
-    let parent = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let root = parent
+    let start = if metadata.is_dir() {
+        path
+    } else {
+        path.parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."))
+    };
+    let canonical_start = std::fs::canonicalize(start)
+        .map_err(|e| Diagnostic::error(format!("cannot read `{}`: {}", start.display(), e)))?;
+    let marked = canonical_start
         .ancestors()
-        .find(|dir| SETTINGS_FILES.iter().any(|f| dir.join(f).is_file()))
-        .unwrap_or(parent)
-        .to_path_buf();
+        .enumerate()
+        .find(|(_, dir)| SETTINGS_FILES.iter().any(|f| dir.join(f).is_file()));
+    let Some((levels_up, root)) = marked else {
+        let files = if metadata.is_dir() {
+            list_manifests(path, &shown)?
+        } else {
+            vec![(shown, path.to_path_buf())]
+        };
+        return Ok(Discovered {
+            root: start.to_path_buf(),
+            root_display: display_path(start),
+            files,
+            focus: None,
+        });
+    };
+    let root_display = display_path(&up(start, levels_up));
+    let mut files = list_manifests(root, &root_display)?;
+    let target = std::fs::canonicalize(path)
+        .map_err(|e| Diagnostic::error(format!("cannot read `{shown}`: {e}")))?;
+    let focus = (target != root).then(|| Focus {
+        shown: shown.clone(),
+        path: target.clone(),
+    });
+    // A file the walk skips (in a hidden directory, say) is still read when named.
+    if !metadata.is_dir() && !files.iter().any(|(_, f)| same_file(f, &target)) {
+        files.push((shown, path.to_path_buf()));
+    }
     Ok(Discovered {
-        root_display: display_path(&root),
-        root,
-        files: vec![(shown, path.to_path_buf())],
+        root: root.to_path_buf(),
+        root_display,
+        files,
+        focus,
     })
+}
+
+fn list_manifests(dir: &Path, shown: &str) -> Result<Vec<(String, PathBuf)>, Diagnostic> {
+    let mut files = Vec::new();
+    walk(dir, shown, &mut files)
+        .map_err(|e| Diagnostic::error(format!("cannot list `{shown}`: {e}")))?;
+    if files.is_empty() {
+        return Err(Diagnostic::error(format!(
+            "no manifests in `{shown}`: expected *.yaml or *.yml files"
+        )));
+    }
+    Ok(files)
+}
+
+fn same_file(a: &Path, b: &Path) -> bool {
+    std::fs::canonicalize(a).is_ok_and(|a| a == b)
+}
+
+/// `dir` then `levels` times `..`, written as short as the path allows (`a/b` up 1 is `a`).
+fn up(dir: &Path, levels: usize) -> PathBuf {
+    let mut out: Vec<std::path::Component> = dir
+        .components()
+        .filter(|c| !matches!(c, std::path::Component::CurDir))
+        .collect();
+    for _ in 0..levels {
+        match out.last() {
+            Some(std::path::Component::Normal(_)) => {
+                out.pop();
+            }
+            _ => out.push(std::path::Component::ParentDir),
+        }
+    }
+    if out.is_empty() {
+        return PathBuf::from(".");
+    }
+    out.iter().collect()
 }
 
 fn display_path(path: &Path) -> String {
@@ -209,15 +278,18 @@ pub(crate) fn read_sources(path: &Path, env: Env<'_>) -> Sources {
         root: PathBuf::new(),
         root_display: String::new(),
         settings: Settings::default(),
+        settings_file: None,
         files: Vec::new(),
         documents: Vec::new(),
         evals: BTreeMap::new(),
         diagnostics: Vec::new(),
+        focus: None,
     };
     let Discovered {
         root,
         root_display,
         files,
+        focus,
     } = match discover(path) {
         Ok(found) => found,
         Err(diagnostic) => {
@@ -227,6 +299,7 @@ pub(crate) fn read_sources(path: &Path, env: Env<'_>) -> Sources {
     };
     sources.root = std::fs::canonicalize(&root).unwrap_or(root);
     sources.root_display = root_display;
+    sources.focus = focus;
     sources.settings = read_settings(&mut sources, env);
     let schema = super::manifest_schema();
     let structure = Structure::new(&schema);
@@ -275,7 +348,8 @@ fn parse_manifest(
     structure: &Structure<'_>,
     env: Env<'_>,
 ) -> ParsedFile {
-    let (source, documents, mut diagnostics) = parse_file(display, path, structure, env);
+    let (source, documents, mut diagnostics) =
+        parse_file(display, path, structure, env, Contents::Manifest);
     let documents = match &source {
         None => Vec::new(),
         Some(source) => documents
@@ -313,6 +387,7 @@ fn read_settings(sources: &mut Sources, env: Env<'_>) -> Settings {
     else {
         return Settings::default();
     };
+    sources.settings_file = Some(path.clone());
     let display = if sources.root_display == "." {
         name.to_string()
     } else {
@@ -320,7 +395,8 @@ fn read_settings(sources: &mut Sources, env: Env<'_>) -> Settings {
     };
     let schema = Value::from(schemars::schema_for!(Settings));
     let structure = Structure::new(&schema);
-    let (source, documents, diagnostics) = parse_file(display, path, &structure, env);
+    let (source, documents, diagnostics) =
+        parse_file(display, path, &structure, env, Contents::Settings);
     sources.diagnostics.extend(diagnostics);
     sources.files.extend(source);
     documents
@@ -336,6 +412,13 @@ struct CheckedDocument {
     clean: bool,
 }
 
+/// What a file holds: an empty manifest is a mistake, empty settings are the defaults.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Contents {
+    Manifest,
+    Settings,
+}
+
 /// Reads, parses, interpolates and structure-checks one file. Returns the file (unless it
 /// could not be read), its documents, and problems.
 fn parse_file(
@@ -343,6 +426,7 @@ fn parse_file(
     path: PathBuf,
     structure: &Structure<'_>,
     env: Env<'_>,
+    contents: Contents,
 ) -> (Option<SourceFile>, Vec<CheckedDocument>, Vec<Diagnostic>) {
     let hint =
         "help: put rows in a JSONL file and reference it with `source: {type: file, path: ...}`";
@@ -361,7 +445,7 @@ fn parse_file(
         .into_iter()
         .filter(|d| !matches!(d.value, NodeValue::Null))
         .collect();
-    if documents.is_empty() {
+    if documents.is_empty() && contents == Contents::Manifest {
         let end = Span::point(source.text.lines().count().max(1), 1);
         diagnostics.push(
             Finding::error(

@@ -14,7 +14,7 @@ pub(crate) mod structure;
 pub(crate) mod typed;
 pub(crate) mod yaml;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
@@ -30,11 +30,36 @@ pub struct Project {
     pub root: PathBuf,
     /// The ownership tag (`evalctl.yaml` `project:`, else the root directory's name).
     pub name: String,
+    /// Where the name comes from: only a declared one is stable across clones.
+    pub named_by: NamedBy,
+    /// The `evalctl.yaml` that marks the root; without one, only the given directory or
+    /// file was loaded.
+    pub settings_file: Option<PathBuf>,
     /// The default target from `evalctl.yaml`.
     pub target: Option<Target>,
     pub evals: BTreeMap<String, DesiredEval>,
     /// Every data file a run uploads, by canonical path.
     pub data_files: BTreeMap<PathBuf, DataFile>,
+    /// The evals the user pointed at (a file or directory below the root), when not all.
+    pub focus: Option<Focus>,
+}
+
+/// Where a project's name comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NamedBy {
+    /// `project:` in `evalctl.yaml`.
+    Settings,
+    /// The root directory's name: it changes with the clone, so remote targets refuse it.
+    Directory,
+}
+
+/// Part of a project: the evals defined under a path below its root.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Focus {
+    /// The path as the user wrote it.
+    pub path: String,
+    /// The keys of the evals defined in the manifests under it.
+    pub keys: BTreeSet<String>,
 }
 
 /// One eval as the manifests want it.
@@ -55,6 +80,20 @@ pub struct Loaded {
 }
 
 impl Loaded {
+    /// `--strict`: every warning is an error, so the project is not valid when there is one.
+    pub fn strict(mut self) -> Loaded {
+        for diagnostic in &mut self.diagnostics {
+            if diagnostic.severity == Severity::Warning {
+                diagnostic.severity = Severity::Error;
+                diagnostic
+                    .notes
+                    .push("an error because of --strict (a warning otherwise)".into());
+                self.project = None;
+            }
+        }
+        self
+    }
+
     pub fn count(&self, severity: Severity) -> usize {
         self.diagnostics
             .iter()
@@ -94,11 +133,14 @@ fn build_project(sources: load::Sources, checked: checks::Checked) -> Project {
     let load::Sources {
         root,
         settings,
+        settings_file,
         files,
         documents,
         evals: origins,
+        focus,
         ..
     } = sources;
+    let focus = focus.map(|focus| focused(&focus, &files, &documents, &origins));
     let (trees, mut documents): (Vec<node::Node>, Vec<(usize, Option<model::ManifestFile>)>) =
         documents
             .into_iter()
@@ -133,18 +175,53 @@ fn build_project(sources: load::Sources, checked: checks::Checked) -> Project {
         || trees.into_par_iter().for_each(drop),
         || drop((files, documents)),
     );
-    let name = settings.project.clone().unwrap_or_else(|| {
-        root.file_name().map_or_else(
-            || "default".to_string(),
-            |n| n.to_string_lossy().to_string(),
-        )
-    });
+    let (name, named_by) = match settings.project.clone() {
+        Some(name) => (name, NamedBy::Settings),
+        None => (directory_name(&root), NamedBy::Directory),
+    };
     Project {
         root,
         name,
+        named_by,
+        settings_file,
         target: settings.target,
         evals,
         data_files: checked.data_files,
+        focus,
+    }
+}
+
+/// The name a project gets from its directory when `evalctl.yaml` does not give one.
+pub(crate) fn directory_name(root: &Path) -> String {
+    root.file_name()
+        .map(|n| n.to_string_lossy().to_string())
+        .filter(|n| !n.is_empty())
+        .unwrap_or_else(|| "default".to_string())
+}
+
+/// The keys of the evals defined in the manifests under the focused path.
+fn focused(
+    focus: &load::Focus,
+    files: &[source::SourceFile],
+    documents: &[load::Document],
+    origins: &BTreeMap<String, load::EvalOrigin>,
+) -> Focus {
+    let inside: Vec<bool> = files
+        .iter()
+        .map(|file| std::fs::canonicalize(&file.path).is_ok_and(|p| p.starts_with(&focus.path)))
+        .collect();
+    let keys = origins
+        .iter()
+        .filter(|(_, origin)| {
+            documents
+                .get(origin.document)
+                .is_some_and(|d| inside.get(d.file) == Some(&true))
+        })
+        .map(|(key, _)| key.clone())
+        .collect();
+    Focus {
+        path: focus.shown.clone(),
+        keys,
     }
 }
 

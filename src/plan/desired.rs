@@ -2,7 +2,7 @@
 //! metadata, and the spec hashes of every eval and run. Built from a validated project
 //! without I/O (data file hashes were taken when the project was loaded).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -19,6 +19,9 @@ use crate::manifest::{self, Project};
 pub struct Desired {
     pub project: String,
     pub evals: BTreeMap<String, DesiredEval>,
+    /// Keys of the project's other evals, left out because the user pointed at part of the
+    /// project: the plan neither changes nor lists them.
+    pub outside: BTreeSet<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -62,16 +65,25 @@ fn to_json<T: Serialize>(value: &T) -> Value {
 impl Desired {
     pub fn from_project(project: &Project) -> Desired {
         // Hashing every eval and run is the costly part of a plan's CPU time: all cores.
+        let in_focus = |key: &String| project.focus.as_ref().is_none_or(|f| f.keys.contains(key));
         let evals: Vec<(String, DesiredEval)> = project
             .evals
             .par_iter()
+            .filter(|(key, _)| in_focus(key))
             .map(|(key, eval)| (key.clone(), desired_eval(project, key, eval)))
             .collect();
         // Collected in key order, the map is built in one pass.
         let evals = BTreeMap::from_iter(evals);
+        let outside = project
+            .evals
+            .keys()
+            .filter(|key| !in_focus(key))
+            .cloned()
+            .collect();
         Desired {
             project: project.name.clone(),
             evals,
+            outside,
         }
     }
 }

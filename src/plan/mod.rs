@@ -210,7 +210,7 @@ fn plan_removed(
 ) -> Vec<KeptEval> {
     let mut kept = Vec::new();
     for (key, (current, duplicates)) in live {
-        if desired.evals.contains_key(*key) {
+        if desired.evals.contains_key(*key) || desired.outside.contains(*key) {
             continue;
         }
         if options.prune {

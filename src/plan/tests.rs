@@ -52,6 +52,7 @@ fn desired(evals: Vec<DesiredEval>) -> Desired {
     Desired {
         project: PROJECT.into(),
         evals: evals.into_iter().map(|e| (e.key.clone(), e)).collect(),
+        outside: Default::default(),
     }
 }
 

@@ -19,7 +19,7 @@ pub(crate) const PROJECT: &str = "research";
 
 pub(crate) fn header() -> Header {
     Header {
-        target: "azure".into(),
+        target: crate::manifest::model::Target::Azure,
         endpoint: "https://contoso.openai.azure.com/openai/v1".into(),
     }
 }

@@ -23,7 +23,7 @@ pub fn human(plan: &Plan, header: &Header, color: bool, out: &mut dyn Write) -> 
         out,
         "Plan for project {} on target {} ({})",
         terminal::key(&plan.project),
-        printable(&header.target),
+        header.target,
         printable(&header.endpoint)
     )?;
     // A block depends on its action alone: all cores render, the blocks keep the plan's order.

@@ -57,7 +57,7 @@ fn head(plan: &Plan, header: &Header) -> String {
     let mut head = format!(
         "### evalctl plan for project {}\n\nTarget {} ({})\n\n",
         code(&plan.project),
-        code(&header.target),
+        code(header.target.name()),
         code(&header.endpoint)
     );
     head.push_str(&table(&plan.summary()));

@@ -25,7 +25,7 @@ pub use plan_file::{read_plan_file, PlanFileError};
 /// Where the plan was computed against; the first line of every human plan names both.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Header {
-    pub target: String,
+    pub target: crate::manifest::model::Target,
     pub endpoint: String,
 }
 

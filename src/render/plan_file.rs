@@ -8,13 +8,14 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::{Header, FORMAT_VERSION};
+use crate::manifest::model::Target;
 use crate::plan::{Action, KeptEval, Plan, Summary};
 
 /// The JSON plan, in the order tools see its keys. Borrowed when written, owned when read.
 #[derive(Debug, Serialize, Deserialize)]
 pub(crate) struct PlanFile<'a> {
     pub format_version: u32,
-    pub target: Cow<'a, str>,
+    pub target: Target,
     pub endpoint: Cow<'a, str>,
     pub project: Cow<'a, str>,
     pub fingerprint: Cow<'a, str>,
@@ -27,7 +28,7 @@ impl<'a> PlanFile<'a> {
     pub(crate) fn new(plan: &'a Plan, header: &'a Header) -> PlanFile<'a> {
         PlanFile {
             format_version: FORMAT_VERSION,
-            target: Cow::Borrowed(&header.target),
+            target: header.target,
             endpoint: Cow::Borrowed(&header.endpoint),
             project: Cow::Borrowed(&plan.project),
             fingerprint: Cow::Borrowed(&plan.fingerprint),
@@ -67,7 +68,7 @@ pub fn read_plan_file(text: &str) -> Result<(Header, Plan), PlanFileError> {
     }
     let file = PlanFile::deserialize(value).map_err(PlanFileError::Invalid)?;
     let header = Header {
-        target: file.target.into_owned(),
+        target: file.target,
         endpoint: file.endpoint.into_owned(),
     };
     let plan = Plan {

@@ -172,6 +172,41 @@ fn in_terminal(mut command: Command, shown: &str, mut answer: Option<(String, St
     }
 }
 
+/// Writes `text` to `dir/name`, making its directories.
+pub fn write(dir: &Path, name: &str, text: &str) {
+    let path = dir.join(name);
+    std::fs::create_dir_all(path.parent().unwrap_or(dir)).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(path, text).unwrap_or_else(|e| panic!("{e}"));
+}
+
+/// Snapshot settings for what people read: the emulator's address, ids and times become
+/// placeholders of the same width, so tables keep their real alignment and snapshots do
+/// not change from run to run.
+pub fn filters() -> insta::Settings {
+    let mut settings = insta::Settings::clone_current();
+    for (pattern, replacement) in [
+        (r"http://127\.0\.0\.1:\d+\S*", "[REPORT]".to_string()),
+        (r"\beval_[0-9a-f]{32}\b", format!("eval_{}", "x".repeat(32))),
+        (
+            r"\bevalrun_[0-9a-f]{32}\b",
+            format!("evalrun_{}", "x".repeat(32)),
+        ),
+        (
+            r"\boutputitem_[0-9a-f]{32}\b",
+            format!("outputitem_{}", "x".repeat(32)),
+        ),
+        (r"\bfile-[0-9a-f]{32}\b", format!("file-{}", "x".repeat(32))),
+        (
+            r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ",
+            "YYYY-MM-DDTHH:MM:SSZ".to_string(),
+        ),
+        (r"/tmp/\.tmp[A-Za-z0-9]+", "[TMP]".to_string()),
+    ] {
+        settings.add_filter(pattern, replacement);
+    }
+    settings
+}
+
 pub fn repo_root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
 }

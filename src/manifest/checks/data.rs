@@ -108,9 +108,15 @@ fn normalize(path: &Path) -> PathBuf {
 }
 
 /// Reads and parses a JSONL data file; syntax problems are reported here, once per file.
-pub(crate) fn read_rows(path: &Path, display: &str) -> Result<Rows, Vec<Diagnostic>> {
+/// The rows that parse are kept even when others do not, so that their schema problems are
+/// reported in the same run: a user fixes every bad row at once. `None` when the file
+/// cannot be read at all.
+pub(crate) fn read_rows(path: &Path, display: &str) -> (Option<Rows>, Vec<Diagnostic>) {
     let hint = "help: split the data into several files and runs";
-    let text = read_text(display, path, MAX_DATA_BYTES, hint).map_err(|d| vec![d])?;
+    let text = match read_text(display, path, MAX_DATA_BYTES, hint) {
+        Ok(text) => text,
+        Err(diagnostic) => return (None, vec![diagnostic]),
+    };
     let sha256 = format!("{:x}", Sha256::digest(text.as_bytes()));
     let mut rows = Rows {
         file: DataFile {
@@ -156,11 +162,7 @@ pub(crate) fn read_rows(path: &Path, display: &str) -> Result<Rows, Vec<Diagnost
             "data file `{display}` has no rows"
         )));
     }
-    if diagnostics.is_empty() {
-        Ok(rows)
-    } else {
-        Err(diagnostics)
-    }
+    (Some(rows), diagnostics)
 }
 
 /// One JSONL line -> its `item`, or the column and message of the problem.
@@ -268,10 +270,9 @@ impl DataCache {
                 .or_default(),
         );
         cell.get_or_init(|| {
-            read_rows(path, display)
-                .map(Arc::new)
-                .map_err(|d| out.extend(d))
-                .ok()
+            let (rows, problems) = read_rows(path, display);
+            out.extend(problems);
+            rows.map(Arc::new)
         })
         .clone()
     }

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use super::templates::{self, Namespaces};
-use super::{EvalChecker, Finding, Grader, KnownGrader};
+use super::{EvalChecker, Grader, KnownGrader};
 use crate::manifest::model::open::KnownTypes;
 use crate::manifest::node::{FieldPath, NodeValue};
 
@@ -31,11 +31,7 @@ impl EvalChecker<'_> {
                 }
             }
             match grader {
-                Grader::Unrecognized(other) => {
-                    let type_path = path.key("type");
-                    let span = self.span_of(&type_path);
-                    self.findings.push(Finding::warning(span, &type_path, format!("grader type `{}` is not known to evalctl; it is passed through verbatim", other.kind)));
-                }
+                Grader::Unrecognized(other) => self.unknown_type(&path, other),
                 Grader::Known(known) => self.check_known_grader(known, &path),
             }
         }

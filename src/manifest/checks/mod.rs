@@ -24,12 +24,25 @@ use templates::{Namespaces, SampleAccess};
 use super::diagnostic::{did_you_mean, one_of, Diagnostic};
 use super::finding::Finding;
 use super::load::{EvalOrigin, Sources};
+use super::model::open::KnownTypes;
+use super::model::Unrecognized;
 use super::model::{
     DataSourceConfig, Grader, KnownDataSourceConfig, KnownGrader, KnownRunDataSource, Metadata,
     RunDataSource, RunSource,
 };
 use super::node::{FieldPath, Node, Segment};
 use super::source::{SourceFile, Span};
+use crate::shown::shorten;
+
+/// The known type `found` is a typo of: one differing in case only, or within two edits.
+fn typo_of<'a>(found: &str, known: &[&'a str]) -> Option<&'a str> {
+    known
+        .iter()
+        .map(|name| (strsim::damerau_levenshtein(found, name), *name))
+        .filter(|(edits, name)| *edits <= 2 || found.eq_ignore_ascii_case(name))
+        .min_by_key(|(edits, _)| *edits)
+        .map(|(_, name)| name)
+}
 
 /// Metadata keys starting with this are evalctl's ownership tags (design §3).
 pub const RESERVED_PREFIX: &str = "evalctl_";
@@ -189,6 +202,34 @@ impl<'a> EvalChecker<'a> {
         &mut self.findings[last]
     }
 
+    /// An object of a `type` evalctl does not know, at `path`. A type this close to a known
+    /// one is a typo, and an error: passed through, it would be refused by the service
+    /// half-way through an apply, and evalctl's own checks of it (its data rows, say) would
+    /// silently not run. Any other type may be one the service added since: it is passed
+    /// through with a warning.
+    fn unknown_type<K: KnownTypes>(&mut self, path: &FieldPath, other: &Unrecognized<K>) {
+        let type_path = path.key("type");
+        let span = self.span_of(&type_path);
+        let kind = shorten(&other.kind);
+        let finding = match typo_of(&other.kind, K::NAMES) {
+            Some(known) => Finding::error(
+                span,
+                &type_path,
+                format!("unknown {} type `{kind}`", K::FAMILY),
+            )
+            .note(format!("help: did you mean `{known}`?")),
+            None => Finding::warning(
+                span,
+                &type_path,
+                format!(
+                    "{} type `{kind}` is not known to evalctl; it is passed through verbatim",
+                    K::FAMILY
+                ),
+            ),
+        };
+        self.findings.push(finding);
+    }
+
     fn check(&mut self, shared: &Shared) {
         let base = self.base.clone();
         self.check_key(self.key, &base, "eval");
@@ -277,9 +318,7 @@ impl<'a> EvalChecker<'a> {
         let path = self.base.key("data_source_config");
         match self.eval.config()? {
             DataSourceConfig::Unrecognized(other) => {
-                let type_path = path.key("type");
-                let span = self.span_of(&type_path);
-                self.findings.push(Finding::warning(span, &type_path, format!("data source config type `{}` is not known to evalctl; it is passed through verbatim", other.kind)));
+                self.unknown_type(&path, other);
                 None
             }
             DataSourceConfig::Known(KnownDataSourceConfig::Custom(custom)) => {

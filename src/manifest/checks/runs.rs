@@ -27,11 +27,7 @@ impl EvalChecker<'_> {
         let ds_path = path.key("data_source");
         match run.data_source() {
             None => {}
-            Some(RunDataSource::Unrecognized(other)) => {
-                let type_path = ds_path.key("type");
-                let span = self.span_of(&type_path);
-                self.findings.push(Finding::warning(span, &type_path, format!("run data source type `{}` is not known to evalctl; it is passed through verbatim", other.kind)));
-            }
+            Some(RunDataSource::Unrecognized(other)) => self.unknown_type(&ds_path, other),
             Some(RunDataSource::Known(known)) => {
                 self.check_source(key, known, &ds_path.key("source"), validator, cache);
                 self.check_input_messages(known, &ds_path, ns);

@@ -73,8 +73,11 @@ pub struct Settings {
     pub target: Option<Target>,
 }
 
-/// Where evals live (design §2).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+/// Where evals live (design §2). Named alike in `evalctl.yaml`, on the command line, in
+/// `EVALCTL_TARGET` and in saved plans.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema, clap::ValueEnum,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Target {
     /// The embedded emulator, state in `.evalctl/local/`.
@@ -85,4 +88,21 @@ pub enum Target {
     Foundry,
     /// OpenAI or an OpenAI-compatible service (`OPENAI_BASE_URL`).
     Openai,
+}
+
+impl Target {
+    pub fn name(self) -> &'static str {
+        match self {
+            Target::Local => "local",
+            Target::Azure => "azure",
+            Target::Foundry => "foundry",
+            Target::Openai => "openai",
+        }
+    }
+}
+
+impl std::fmt::Display for Target {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
 }

@@ -1,0 +1,39 @@
+//! Text from manifests and from the service as people are shown it: a value may be a
+//! megabyte long (a pasted file, a hostile answer), and a message or a table quoting it must
+//! stay readable, so long values are cut, saying how much was left out.
+
+use std::borrow::Cow;
+
+/// Characters of one value shown in a message or a human output.
+pub(crate) const MAX_SHOWN: usize = 200;
+
+/// `text`, or its first `MAX_SHOWN` characters and how many more there were.
+pub(crate) fn shorten(text: &str) -> Cow<'_, str> {
+    shorten_to(text, MAX_SHOWN)
+}
+
+/// `text`, or its first `max` characters and how many more there were.
+pub(crate) fn shorten_to(text: &str, max: usize) -> Cow<'_, str> {
+    match text.char_indices().nth(max) {
+        None => Cow::Borrowed(text),
+        Some((cut, _)) => {
+            let more = text[cut..].chars().count();
+            Cow::Owned(format!("{}… ({more} more characters)", &text[..cut]))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_text_is_cut_and_says_how_much_is_left_out() {
+        assert_eq!(shorten_to("short", 5), "short");
+        assert_eq!(shorten_to("ééééé", 3), "ééé… (2 more characters)");
+        let long = "x".repeat(1_048_576);
+        let shown = shorten(&long);
+        assert!(shown.len() < 300, "{}", shown.len());
+        assert!(shown.ends_with("(1048376 more characters)"), "{shown}");
+    }
+}
