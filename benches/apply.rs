@@ -11,7 +11,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 use std::time::{Duration, Instant};
 
-use evalctl::api::fetch_remote;
+use evalctl::api::{fetch, Fetch, Runs};
 use evalctl::plan::{self, Desired, PlanOptions};
 
 const EVALS: usize = 200;
@@ -28,11 +28,14 @@ async fn main() {
     let (server, client) = support::serve(None, LATENCY_MS, PARALLELISM).await;
 
     let start = Instant::now();
-    let remote = fetch_remote(&client, &desired.project)
-        .await
-        .expect("fetch");
+    let what = Fetch {
+        project: &desired.project,
+        runs: Runs::OfLive,
+        planning: Some(&desired),
+    };
+    let remote = fetch(&client, &what).await.expect("fetch");
     let plan = plan::plan(&desired, &remote, PlanOptions::default());
-    let report = evalctl::apply::apply(&client, &plan).await;
+    let report = evalctl::apply::apply(&client, &plan, Some(&remote.uploads), &mut |_, _| {}).await;
     let wall = start.elapsed();
     assert_eq!(report.failed() + report.skipped(), 0, "every action done");
     let rounds = 1 + 2 * EVALS.div_ceil(PARALLELISM) as u64;

@@ -12,7 +12,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 use std::time::{Duration, Instant};
 
-use evalctl::api::{fetch_remote, Client};
+use evalctl::api::{fetch, Client, Fetch, Runs};
 use evalctl::plan::{self, Desired, PlanOptions};
 use serde_json::json;
 
@@ -23,7 +23,7 @@ const PARALLELISM: usize = 8;
 
 /// Creates what an earlier apply of `desired` would have left: every eval and 5 runs each.
 async fn populate(client: &Client, desired: &Desired) {
-    let plan = plan::plan(desired, &[], PlanOptions::default());
+    let plan = plan::plan(desired, &plan::Remote::default(), PlanOptions::default());
     let mut tasks = tokio::task::JoinSet::new();
     for action in plan.actions {
         if let plan::Action::CreateEval(new) = action {
@@ -58,9 +58,12 @@ async fn main() {
 
     let (server, client) = support::serve(Some(data.path()), LATENCY_MS, PARALLELISM).await;
     let start = Instant::now();
-    let remote = fetch_remote(&client, &desired.project)
-        .await
-        .expect("fetch");
+    let what = Fetch {
+        project: &desired.project,
+        runs: Runs::OfLive,
+        planning: Some(&desired),
+    };
+    let remote = fetch(&client, &what).await.expect("fetch");
     let plan = plan::plan(&desired, &remote, PlanOptions::default());
     let wall = start.elapsed();
     let pages = EVALS.div_ceil(100);

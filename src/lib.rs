@@ -8,6 +8,7 @@ pub mod apply;
 pub mod cli;
 mod commands;
 pub mod emulator;
+pub mod gate;
 pub mod manifest;
 pub mod plan;
 pub mod render;
@@ -52,8 +53,8 @@ pub enum Error {
     },
     #[error("nothing was applied: {0}")]
     NotConfirmed(String),
-    #[error("apply did not complete: {failed} actions failed or were skipped")]
-    ApplyFailed { failed: usize },
+    #[error("apply did not complete: {}", unfinished_actions(*.unfinished))]
+    ApplyFailed { unfinished: usize },
     #[error("{0}")]
     Wait(String),
     #[error("could not write `{}`", path.display())]
@@ -103,6 +104,13 @@ impl Error {
             ),
             _ => None,
         }
+    }
+}
+
+fn unfinished_actions(n: usize) -> String {
+    match n {
+        1 => "1 action failed or was skipped".to_string(),
+        n => format!("{n} actions failed or were skipped"),
     }
 }
 

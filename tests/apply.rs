@@ -469,7 +469,7 @@ async fn at_a_terminal_apply_asks_and_only_yes_applies() {
     assert_eq!(accepted.code, 0, "{}", accepted.transcript());
     for expected in [
         "Only 'yes' will be accepted: yes\n",
-        "Apply: 4 done, 0 failed, 0 skipped.",
+        "Summary: 4 actions done, 0 failed, 0 skipped; 1 gate passed, 0 failed.",
         "\ncapitals/nightly (",
         "1 passed, 1 failed, 0 errored of 2 (50.0%)",
     ] {

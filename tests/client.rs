@@ -7,7 +7,7 @@ mod emulator_support;
 use std::time::Duration;
 
 use emulator_support::{config, start};
-use evalctl::api::retry::RetryPolicy;
+use evalctl::api::retry::{Backoff, RetryPolicy};
 use evalctl::api::target::{self, TargetInputs};
 use evalctl::api::{ApiError, Auth, Client, Connection, Secret};
 use evalctl::manifest::model::Target;
@@ -16,8 +16,11 @@ use serde_json::{json, Value};
 fn quick() -> RetryPolicy {
     RetryPolicy {
         max_retries: 8,
-        base: Duration::from_millis(5),
-        max_backoff: Duration::from_millis(50),
+        backoff: Backoff {
+            first: Duration::from_millis(5),
+            factor: 2.0,
+            cap: Duration::from_millis(50),
+        },
         max_retry_after: Duration::from_millis(50),
     }
 }
@@ -74,11 +77,16 @@ async fn fetches_every_page_of_an_evals_130_runs() {
             .unwrap_or_else(|e| panic!("{e}"));
     }
     let before = client.requests();
-    let remote = evalctl::api::fetch_remote(&client, "p")
+    let what = evalctl::api::Fetch {
+        project: "p",
+        runs: evalctl::api::Runs::OfLive,
+        planning: None,
+    };
+    let remote = evalctl::api::fetch(&client, &what)
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(client.requests() - before, 3, "1 page of evals, 2 of runs");
-    let mut ids: Vec<&str> = remote[0].runs.iter().map(|r| r.id.as_str()).collect();
+    let mut ids: Vec<&str> = remote.evals[0].runs.iter().map(|r| r.id.as_str()).collect();
     ids.sort_unstable();
     ids.dedup();
     assert_eq!(ids.len(), 130, "every run once");

@@ -10,5 +10,5 @@ pub mod wire;
 
 pub use client::Client;
 pub use error::ApiError;
-pub use state::fetch_remote;
+pub use state::{fetch, Fetch, Runs};
 pub use target::{Auth, Connection, Flavor, Secret, TargetError};

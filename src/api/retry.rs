@@ -1,15 +1,45 @@
-//! When and how long to wait before trying a request again: exponential backoff with full
-//! jitter, honouring the service's `retry-after-ms` / `Retry-After` (capped), and never
-//! retrying what retrying cannot fix. Pure but for the clock an HTTP-date `Retry-After` needs,
-//! so the policy is tested without a network.
+//! When and how long to wait: the one backoff every wait of evalctl grows by (retried
+//! requests, look-ups after a lost answer, uploads being processed, runs being graded), and
+//! when to try a request again: with jitter, honouring the service's `retry-after-ms` /
+//! `Retry-After` (capped), and never retrying what retrying cannot fix. Pure but for the clock
+//! an HTTP-date `Retry-After` needs, so the policy is tested without a network.
 
 use std::time::{Duration, SystemTime};
+
+/// Waits that grow: `first`, then `factor` times longer each attempt, never above `cap`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Backoff {
+    pub first: Duration,
+    pub factor: f64,
+    pub cap: Duration,
+}
+
+impl Backoff {
+    /// Between attempts of a failed request (before jitter).
+    pub const RETRY: Backoff = Backoff {
+        first: Duration::from_millis(500),
+        factor: 2.0,
+        cap: Duration::from_secs(8),
+    };
+    /// Between polls of something the service is working on: a run, an upload.
+    pub const POLL: Backoff = Backoff {
+        first: Duration::from_millis(250),
+        factor: 1.5,
+        cap: Duration::from_secs(5),
+    };
+
+    /// The wait before attempt `attempt + 1` (`attempt` counts from 0).
+    pub fn delay(&self, attempt: u32) -> Duration {
+        let grown = self.first.as_secs_f64() * self.factor.powi(attempt.min(64) as i32);
+        // `min` also turns an infinite growth into the cap.
+        Duration::from_secs_f64(grown.min(self.cap.as_secs_f64()))
+    }
+}
 
 #[derive(Debug, Clone, Copy)]
 pub struct RetryPolicy {
     pub max_retries: u32,
-    pub base: Duration,
-    pub max_backoff: Duration,
+    pub backoff: Backoff,
     /// The longest server-requested wait evalctl honours.
     pub max_retry_after: Duration,
 }
@@ -18,8 +48,7 @@ impl Default for RetryPolicy {
     fn default() -> Self {
         RetryPolicy {
             max_retries: 5,
-            base: Duration::from_millis(500),
-            max_backoff: Duration::from_secs(8),
+            backoff: Backoff::RETRY,
             max_retry_after: Duration::from_secs(60),
         }
     }
@@ -74,12 +103,8 @@ pub fn delay(policy: &RetryPolicy, attempt: u32, failure: &Failure<'_>, jitter: 
     if let Some(requested) = requested_delay(failure) {
         return requested.min(policy.max_retry_after);
     }
-    let exponential = policy
-        .base
-        .saturating_mul(2u32.saturating_pow(attempt))
-        .min(policy.max_backoff);
-    // Full jitter spreads the retries of many concurrent requests (AWS architecture blog).
-    exponential.mul_f64(0.5 + jitter / 2.0)
+    // Jitter spreads the retries of many concurrent requests (AWS architecture blog).
+    policy.backoff.delay(attempt).mul_f64(0.5 + jitter / 2.0)
 }
 
 fn requested_delay(failure: &Failure<'_>) -> Option<Duration> {
@@ -202,6 +227,15 @@ mod tests {
             ..status(503)
         };
         assert_eq!(delay(&policy, 0, &garbage, 1.0), Duration::from_millis(500));
+    }
+
+    #[test]
+    fn waits_grow_by_their_factor_up_to_the_cap() {
+        let poll = Backoff::POLL;
+        assert_eq!(poll.delay(0), Duration::from_millis(250));
+        assert_eq!(poll.delay(1), Duration::from_millis(375));
+        assert_eq!(poll.delay(30), Duration::from_secs(5));
+        assert_eq!(poll.delay(u32::MAX), Duration::from_secs(5));
     }
 
     #[test]

@@ -1,14 +1,34 @@
-//! Fetching what the planner compares against: every eval on the service, and the runs of
-//! this project's live evals (listed concurrently, bounded by the client's limit).
+//! Fetching what the service holds, for every command that reads it: every eval, the runs of
+//! the ones the command looks at (listed concurrently, bounded by the client's limit), and
+//! the uploads when the plan would start runs with local data.
 
 use tokio::task::JoinSet;
 
 use super::{ApiError, Client};
-use crate::plan::{RemoteEval, RemoteRun};
+use crate::plan::{self, Desired, Remote, RemoteEval};
 
-pub async fn fetch_remote(client: &Client, project: &str) -> Result<Vec<RemoteEval>, ApiError> {
+/// Which evals' runs to list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Runs<'a> {
+    /// The project's live evals: what a plan and `apply --wait` compare.
+    OfLive,
+    /// Every eval of the project, superseded ones too, or those of one key: its history
+    /// (`runs`, `results`).
+    OfManaged { key: Option<&'a str> },
+}
+
+/// What to fetch.
+pub struct Fetch<'a> {
+    pub project: &'a str,
+    pub runs: Runs<'a>,
+    /// The desired state about to be planned: the uploads are listed too when the plan
+    /// would start runs with local data files.
+    pub planning: Option<&'a Desired>,
+}
+
+pub async fn fetch(client: &Client, what: &Fetch<'_>) -> Result<Remote, ApiError> {
     let evals = client.list_evals().await?;
-    let mut remote: Vec<RemoteEval> = evals
+    let mut evals: Vec<RemoteEval> = evals
         .into_iter()
         .map(|e| RemoteEval {
             id: e.id,
@@ -21,8 +41,14 @@ pub async fn fetch_remote(client: &Client, project: &str) -> Result<Vec<RemoteEv
         })
         .collect();
     let mut tasks = JoinSet::new();
-    for (index, eval) in remote.iter().enumerate() {
-        if eval.is_live_in(project) {
+    for (index, eval) in evals.iter().enumerate() {
+        let wanted = match what.runs {
+            Runs::OfLive => eval.is_live_in(what.project),
+            Runs::OfManaged { key } => {
+                eval.managed_by(what.project) && key.is_none_or(|key| eval.key() == Some(key))
+            }
+        };
+        if wanted {
             let client = client.clone();
             let id = eval.id.clone();
             tasks.spawn(async move { (index, client.list_runs(&id).await) });
@@ -32,16 +58,15 @@ pub async fn fetch_remote(client: &Client, project: &str) -> Result<Vec<RemoteEv
         // A listing that did not finish must not look like "no runs": that would start them again.
         let (index, runs) =
             joined.unwrap_or_else(|error| std::panic::resume_unwind(error.into_panic()));
-        remote[index].runs = runs?
-            .into_iter()
-            .map(|r| RemoteRun {
-                id: r.id,
-                name: r.name,
-                metadata: r.metadata,
-                status: r.status,
-                created_at: r.created_at,
-            })
-            .collect();
+        let mut runs = runs?;
+        runs.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
+        evals[index].runs = runs;
     }
-    Ok(remote)
+    let uploads = match what.planning {
+        Some(desired) if plan::starts_runs_with_files(desired, &evals) => {
+            client.list_files().await?
+        }
+        _ => Vec::new(),
+    };
+    Ok(Remote { evals, uploads })
 }

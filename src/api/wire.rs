@@ -33,7 +33,7 @@ pub struct Eval {
     pub created_at: i64,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct EvalRun {
     pub id: String,
     #[serde(default)]
@@ -41,7 +41,7 @@ pub struct EvalRun {
     #[serde(default, deserialize_with = "null_as_default")]
     pub name: String,
     #[serde(default, deserialize_with = "null_as_default")]
-    pub status: String,
+    pub status: RunStatus,
     #[serde(default, deserialize_with = "metadata")]
     pub metadata: BTreeMap<String, String>,
     #[serde(default)]
@@ -56,6 +56,85 @@ pub struct EvalRun {
     pub error: Option<RunError>,
     #[serde(default)]
     pub model: Option<String>,
+    /// The run's data source as the service echoes it (a `file_id` source names the upload).
+    #[serde(default)]
+    pub data_source: Value,
+}
+
+/// Where a run is. The service may add states: an unknown one is kept by name, and counts
+/// as not finished, so waiting goes on until the timeout rather than misreading it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(from = "String", into = "String")]
+pub enum RunStatus {
+    #[default]
+    Queued,
+    InProgress,
+    Completed,
+    Failed,
+    Canceled,
+    Other(String),
+}
+
+impl RunStatus {
+    pub fn as_str(&self) -> &str {
+        match self {
+            RunStatus::Queued => "queued",
+            RunStatus::InProgress => "in_progress",
+            RunStatus::Completed => "completed",
+            RunStatus::Failed => "failed",
+            RunStatus::Canceled => "canceled",
+            RunStatus::Other(other) => other,
+        }
+    }
+
+    /// Whether the run will not change any more.
+    pub fn is_finished(&self) -> bool {
+        matches!(
+            self,
+            RunStatus::Completed | RunStatus::Failed | RunStatus::Canceled
+        )
+    }
+}
+
+impl From<String> for RunStatus {
+    fn from(text: String) -> RunStatus {
+        match text.as_str() {
+            "queued" => RunStatus::Queued,
+            "in_progress" => RunStatus::InProgress,
+            "completed" => RunStatus::Completed,
+            "failed" => RunStatus::Failed,
+            "canceled" => RunStatus::Canceled,
+            _ => RunStatus::Other(text),
+        }
+    }
+}
+
+impl From<RunStatus> for String {
+    fn from(status: RunStatus) -> String {
+        status.as_str().to_string()
+    }
+}
+
+impl std::fmt::Display for RunStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A grader's name from the id the service gave it, `<name>-<uuid>` (the name alone when the
+/// id has no such suffix).
+pub fn grader_name(id: &str) -> &str {
+    let is_uuid = |s: &str| s.len() == 36 && s.chars().all(|c| c.is_ascii_hexdigit() || c == '-');
+    match id.len().checked_sub(37) {
+        Some(cut)
+            if id.is_char_boundary(cut)
+                && id[cut..].starts_with('-')
+                && is_uuid(&id[cut + 1..]) =>
+        {
+            &id[..cut]
+        }
+        _ => id,
+    }
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -102,6 +181,38 @@ pub struct FileObject {
     pub status: String,
     #[serde(default)]
     pub created_at: i64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn strips_the_uuid_the_service_appends() {
+        assert_eq!(
+            grader_name("string check-2eaf2d8d-d649-4335-8148-9535a7ca73c2"),
+            "string check"
+        );
+        assert_eq!(grader_name("plain"), "plain");
+    }
+
+    #[test]
+    fn statuses_read_and_write_as_the_service_names_them() {
+        for name in [
+            "queued",
+            "in_progress",
+            "completed",
+            "failed",
+            "canceled",
+            "paused",
+        ] {
+            let status: RunStatus = serde_json::from_value(Value::from(name)).unwrap_or_default();
+            assert_eq!(status.as_str(), name);
+            assert_eq!(serde_json::to_value(&status).ok(), Some(Value::from(name)));
+        }
+        assert!(!RunStatus::from("paused".to_string()).is_finished());
+        assert!(RunStatus::Canceled.is_finished());
+    }
 }
 
 fn null_as_default<'de, D, T>(deserializer: D) -> Result<T, D::Error>

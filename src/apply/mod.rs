@@ -2,7 +2,9 @@
 //! (creates and replacements), then marking replaced evals superseded, then updates, then
 //! deletes, then runs. Work within a stage runs concurrently (the client bounds requests in
 //! flight). Every action gets an outcome: done, failed with the service's message, or
-//! skipped because what it needed failed; independent work still happens.
+//! skipped because what it needed failed; independent work still happens. Each outcome is
+//! handed to the caller as soon as it is known, so what was done is on record even if the
+//! process is stopped half-way.
 
 mod once;
 mod uploads;
@@ -12,6 +14,7 @@ use std::collections::BTreeMap;
 use serde_json::{json, Value};
 use tokio::task::JoinSet;
 
+use crate::api::wire::FileObject;
 use crate::api::{ApiError, Client};
 use crate::plan::{tags, Action, NewEval, Plan, StartRun};
 use once::create_once;
@@ -59,15 +62,55 @@ impl Report {
     }
 }
 
-/// Carries out `plan`. Never stops at the first failure.
-pub async fn apply(client: &Client, plan: &Plan) -> Report {
-    let mut outcomes: Vec<Option<Outcome>> = vec![None; plan.actions.len()];
-    let uploads = Uploads::prepare(client, plan).await;
+/// The outcome of each action so far, told to the caller as each becomes known.
+struct Outcomes<'a> {
+    by_action: Vec<Option<Outcome>>,
+    told: &'a mut dyn FnMut(usize, &Outcome),
+}
+
+impl Outcomes<'_> {
+    fn set(&mut self, index: usize, outcome: Outcome) {
+        (self.told)(index, &outcome);
+        self.by_action[index] = Some(outcome);
+    }
+
+    /// An outcome that waits for a later stage (a replacement is done once the old eval is
+    /// marked superseded): kept, not told yet.
+    fn hold(&mut self, index: usize, outcome: Outcome) {
+        self.by_action[index] = Some(outcome);
+    }
+
+    fn take(&mut self, index: usize) -> Option<Outcome> {
+        self.by_action[index].take()
+    }
+}
+
+/// Carries out `plan`, telling `told` each action's outcome as soon as it is known. Never
+/// stops at the first failure. `uploads` are the service's uploads when the caller listed
+/// them already (to plan), so they are not listed again.
+pub async fn apply(
+    client: &Client,
+    plan: &Plan,
+    uploads: Option<&[FileObject]>,
+    told: &mut dyn FnMut(usize, &Outcome),
+) -> Report {
+    let mut outcomes = Outcomes {
+        by_action: vec![None; plan.actions.len()],
+        told,
+    };
+    let uploads = Uploads::prepare(client, plan, uploads).await;
     let new_ids = create_evals(client, plan, &mut outcomes).await;
     supersede_and_update(client, plan, &new_ids, &mut outcomes).await;
+    // Replacements whose old eval was not reached still have their outcome to tell.
+    for index in 0..plan.actions.len() {
+        if let (Action::ReplaceEval(_), Some(held)) = (&plan.actions[index], outcomes.take(index)) {
+            outcomes.set(index, held);
+        }
+    }
     delete(client, plan, &mut outcomes).await;
     let started = start_runs(client, plan, &new_ids, &uploads, &mut outcomes).await;
     let outcomes = outcomes
+        .by_action
         .into_iter()
         .map(|o| o.unwrap_or_else(|| Outcome::Skipped("not reached".into())))
         .collect();
@@ -87,7 +130,7 @@ fn eval_body(new: &NewEval) -> Value {
 async fn create_evals(
     client: &Client,
     plan: &Plan,
-    outcomes: &mut [Option<Outcome>],
+    outcomes: &mut Outcomes<'_>,
 ) -> BTreeMap<String, String> {
     let mut tasks = JoinSet::new();
     for (index, action) in plan.actions.iter().enumerate() {
@@ -112,13 +155,18 @@ async fn create_evals(
     while let Some(joined) = tasks.join_next().await {
         let (index, key, result) =
             joined.unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()));
-        outcomes[index] = Some(match result {
-            Ok(id) => {
+        match (result, &plan.actions[index]) {
+            // A replacement is done once its old eval is marked superseded too.
+            (Ok(id), Action::ReplaceEval(_)) => {
                 ids.insert(key, id.clone());
-                Outcome::Done(id)
+                outcomes.hold(index, Outcome::Done(id));
             }
-            Err(error) => Outcome::Failed(error.to_string()),
-        });
+            (Ok(id), _) => {
+                ids.insert(key, id.clone());
+                outcomes.set(index, Outcome::Done(id));
+            }
+            (Err(error), _) => outcomes.set(index, Outcome::Failed(error.to_string())),
+        }
     }
     ids
 }
@@ -145,7 +193,7 @@ async fn supersede_and_update(
     client: &Client,
     plan: &Plan,
     new_ids: &BTreeMap<String, String>,
-    outcomes: &mut [Option<Outcome>],
+    outcomes: &mut Outcomes<'_>,
 ) {
     let mut tasks = JoinSet::new();
     for (index, action) in plan.actions.iter().enumerate() {
@@ -165,7 +213,8 @@ async fn supersede_and_update(
     }
     while let Some(joined) = tasks.join_next().await {
         let (index, result) = joined.unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()));
-        outcomes[index] = Some(match (result, &plan.actions[index], outcomes[index].take()) {
+        let held = outcomes.take(index);
+        let outcome = match (result, &plan.actions[index], held) {
             // A replacement is done when the new eval exists and the old one is marked.
             (Ok(_), Action::ReplaceEval(_), Some(created)) => created,
             (Ok(id), _, _) => Outcome::Done(id),
@@ -175,11 +224,12 @@ async fn supersede_and_update(
                 r.old_id
             )),
             (Err(error), _, _) => Outcome::Failed(error.to_string()),
-        });
+        };
+        outcomes.set(index, outcome);
     }
 }
 
-async fn delete(client: &Client, plan: &Plan, outcomes: &mut [Option<Outcome>]) {
+async fn delete(client: &Client, plan: &Plan, outcomes: &mut Outcomes<'_>) {
     let mut tasks = JoinSet::new();
     for (index, action) in plan.actions.iter().enumerate() {
         if let Action::DeleteEval(delete) = action {
@@ -191,12 +241,13 @@ async fn delete(client: &Client, plan: &Plan, outcomes: &mut [Option<Outcome>]) 
     while let Some(joined) = tasks.join_next().await {
         let (index, id, result) =
             joined.unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()));
-        outcomes[index] = Some(match result {
+        let outcome = match result {
             Ok(()) => Outcome::Done(id),
             // Already gone (a retried delete, or removed by hand): the goal is reached.
             Err(error) if error.status() == Some(404) => Outcome::Done(id),
             Err(error) => Outcome::Failed(error.to_string()),
-        });
+        };
+        outcomes.set(index, outcome);
     }
 }
 
@@ -205,7 +256,7 @@ async fn start_runs(
     plan: &Plan,
     new_ids: &BTreeMap<String, String>,
     uploads: &Uploads,
-    outcomes: &mut [Option<Outcome>],
+    outcomes: &mut Outcomes<'_>,
 ) -> Vec<StartedRun> {
     let mut tasks = JoinSet::new();
     for (index, action) in plan.actions.iter().enumerate() {
@@ -219,17 +270,15 @@ async fn start_runs(
         {
             Some(id) => id,
             None => {
-                outcomes[index] = Some(Outcome::Skipped(format!(
-                    "eval `{}` was not created",
-                    run.eval_key
-                )));
+                let reason = format!("eval `{}` was not created", run.eval_key);
+                outcomes.set(index, Outcome::Skipped(reason));
                 continue;
             }
         };
         let data_source = match uploads.data_source(run) {
             Ok(data_source) => data_source,
             Err(reason) => {
-                outcomes[index] = Some(Outcome::Skipped(reason));
+                outcomes.set(index, Outcome::Skipped(reason));
                 continue;
             }
         };
@@ -250,7 +299,7 @@ async fn start_runs(
     while let Some(joined) = tasks.join_next().await {
         let (index, run, eval_id, result) =
             joined.unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()));
-        outcomes[index] = Some(match result {
+        let outcome = match result {
             Ok(run_id) => {
                 started.push(StartedRun {
                     action: index,
@@ -262,7 +311,8 @@ async fn start_runs(
                 Outcome::Done(run_id)
             }
             Err(error) => Outcome::Failed(error.to_string()),
-        });
+        };
+        outcomes.set(index, outcome);
     }
     started.sort_by_key(|s| s.action);
     started

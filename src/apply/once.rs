@@ -3,10 +3,9 @@
 //! sent again: the object is first looked up by the identity evalctl gave it (its tags, or
 //! a file's content-hash name), and only created again when it is not there.
 
-use std::future::Future;
-use std::time::Duration;
-
+use crate::api::retry::Backoff;
 use crate::api::ApiError;
+use std::future::Future;
 
 /// Attempts of a create, counting the first.
 const ATTEMPTS: u32 = 6;
@@ -31,7 +30,7 @@ where
             Err(error) if error.maybe_committed() && attempt < ATTEMPTS => {
                 // The service may still be carrying the request out (a timeout, a lost
                 // answer): let it land before looking, or the look-up misses it.
-                tokio::time::sleep(Duration::from_millis(250 * 2u64.pow(attempt.min(5)))).await;
+                tokio::time::sleep(Backoff::RETRY.delay(attempt - 1)).await;
                 if let Some(found) = lookup().await? {
                     return Ok(found);
                 }

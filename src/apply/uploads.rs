@@ -9,29 +9,24 @@ use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
 use super::once::create_once;
+use crate::api::retry::Backoff;
 use crate::api::wire::FileObject;
 use crate::api::{ApiError, Client};
-use crate::plan::{Action, DataFileRef, Plan, StartRun};
+use crate::plan::{upload_state, Action, DataFileRef, Plan, StartRun, UploadState};
 
 /// The file id of every data file of the plan, or why it could not be uploaded.
 pub(crate) struct Uploads {
     by_hash: BTreeMap<String, Result<String, String>>,
 }
 
-/// The name a data file is uploaded under: readable, and unique to its content.
-pub(crate) fn upload_name(file: &DataFileRef) -> String {
-    let stem = file
-        .path
-        .file_stem()
-        .map_or_else(|| "data".into(), |s| s.to_string_lossy().to_string());
-    format!(
-        "{stem}.evalctl-{}.jsonl",
-        &file.sha256[..file.sha256.len().min(24)]
-    )
-}
-
 impl Uploads {
-    pub(crate) async fn prepare(client: &Client, plan: &Plan) -> Uploads {
+    /// Uploads what the plan's runs need, from `listed` when the caller listed the service's
+    /// uploads already.
+    pub(crate) async fn prepare(
+        client: &Client,
+        plan: &Plan,
+        listed: Option<&[FileObject]>,
+    ) -> Uploads {
         let mut files: BTreeMap<String, DataFileRef> = BTreeMap::new();
         for action in &plan.actions {
             if let Action::StartRun(StartRun {
@@ -48,7 +43,10 @@ impl Uploads {
         if files.is_empty() {
             return Uploads { by_hash };
         }
-        let existing = client.list_files().await;
+        let existing = match listed {
+            Some(listed) => Ok(listed.to_vec()),
+            None => client.list_files().await,
+        };
         for (hash, file) in files {
             let result = match &existing {
                 Err(error) => Err(format!("could not list uploaded files: {error}")),
@@ -84,19 +82,19 @@ async fn ensure(
     file: &DataFileRef,
     existing: &[FileObject],
 ) -> Result<String, String> {
-    let name = upload_name(file);
+    let name = file.upload_name();
     // A file that failed processing or is being deleted must not be reused forever; one
     // still being processed (an earlier apply stopped while it was) is waited for, not
     // uploaded again.
-    let named = |statuses: &[&str]| {
+    let named = |state: UploadState| {
         existing
             .iter()
-            .find(|f| f.filename == name && statuses.contains(&f.status.as_str()))
+            .find(|f| f.filename == name && upload_state(&f.status) == state)
     };
-    if let Some(found) = named(&["processed", "uploaded", ""]) {
+    if let Some(found) = named(UploadState::Ready) {
         return Ok(found.id.clone());
     }
-    if let Some(processing) = named(&["pending", "running"]) {
+    if let Some(processing) = named(UploadState::Processing) {
         return ready(client, processing.clone()).await;
     }
     let bytes =
@@ -124,27 +122,25 @@ const PROCESSING_DEADLINE: Duration = Duration::from_secs(600);
 /// (`pending`, `running`, then `processed`), and a run started before that fails.
 async fn ready(client: &Client, mut file: FileObject) -> Result<String, String> {
     let deadline = Instant::now() + PROCESSING_DEADLINE;
-    let mut delay = Duration::from_millis(250);
-    loop {
-        match file.status.as_str() {
-            "processed" | "uploaded" | "" => return Ok(file.id),
-            "error" | "deleting" | "deleted" => {
+    for attempt in 0.. {
+        let delay = Backoff::POLL.delay(attempt);
+        match upload_state(&file.status) {
+            UploadState::Ready => return Ok(file.id),
+            UploadState::Unusable => {
                 return Err(format!(
                     "the service could not process `{}` (status `{}`)",
                     file.filename, file.status
                 ))
             }
-            _ if Instant::now() + delay > deadline => {
-                return Err(format!(
-                    "`{}` was not processed within {}s",
-                    file.filename,
-                    PROCESSING_DEADLINE.as_secs()
-                ))
-            }
-            _ => {}
+            UploadState::Processing if Instant::now() + delay > deadline => break,
+            UploadState::Processing => {}
         }
         tokio::time::sleep(delay).await;
-        delay = (delay * 2).min(Duration::from_secs(5));
         file = client.get_file(&file.id).await.map_err(|e| e.to_string())?;
     }
+    Err(format!(
+        "`{}` was not processed within {}s",
+        file.filename,
+        PROCESSING_DEADLINE.as_secs()
+    ))
 }

@@ -1,18 +1,20 @@
 //! `evalctl apply`: plan (or read a saved plan and refuse it when the service changed since),
-//! show it, ask for `yes` on a terminal (or take `--auto-approve`), carry it out, report
-//! every action's outcome, and with `--wait` wait for the runs and check their gates.
+//! show it, ask for `yes` on a terminal (or take `--auto-approve`), carry it out printing each
+//! action's outcome as it finishes, with `--wait` wait for the runs and check their gates,
+//! and end with a summary on stderr.
 
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::Path;
 
 use super::plan::use_color;
 use super::session::Session;
-use super::wait;
+use super::wait::{self, Waited};
 use super::{load_valid, runtime};
-use crate::apply::{self, Outcome, Report};
+use crate::api::{self, Fetch, Runs};
+use crate::apply::{self, Outcome};
 use crate::cli::ApplyArgs;
-use crate::plan::{self, Action, Plan, PlanOptions};
-use crate::render::{self, Header};
+use crate::plan::{self, Desired, Plan, PlanOptions, Remote};
+use crate::render::{self, Header, Tally};
 use crate::Error;
 
 /// What to apply: the manifests of a project, or a plan saved by `plan --out`.
@@ -52,66 +54,107 @@ async fn run(
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> Result<u8, Error> {
-    let header = session.header.clone();
-    let (plan, desired) = match source {
+    let (plan, desired, remote) = match source {
         Source::Saved(_, plan) => {
             check_saved(session, &plan).await?;
-            (plan, None)
+            (plan, None, None)
         }
         Source::Project(project) => {
-            let remote = session.fetch(&project.name).await?;
             let desired = session.desired(&project, err)?;
+            let remote = api::fetch(
+                &session.client,
+                &Fetch {
+                    project: &desired.project,
+                    runs: Runs::OfLive,
+                    planning: Some(&desired),
+                },
+            )
+            .await?;
+            let options = PlanOptions { prune: args.prune };
             (
-                plan::plan(&desired, &remote, PlanOptions { prune: args.prune }),
+                plan::plan(&desired, &remote, options),
                 Some(desired),
+                Some(remote),
             )
         }
     };
-    render::human(&plan, &header, use_color(), out).map_err(Error::Output)?;
-    if plan.is_empty() {
-        return match (&desired, args.wait) {
-            (Some(desired), true) => check_gates(session, desired, args, out).await,
-            _ => Ok(0),
+    render::human(&plan, &session.header, use_color(), out).map_err(Error::Output)?;
+    let mut tally = Tally::default();
+    if !plan.is_empty() {
+        confirm(args.auto_approve, err)?;
+        writeln!(out).map_err(Error::Output)?;
+        let uploads = remote.as_ref().map(|r| r.uploads.as_slice());
+        let mut told = |index: usize, outcome: &Outcome| {
+            match outcome {
+                Outcome::Done(_) => tally.done += 1,
+                Outcome::Failed(_) => tally.failed += 1,
+                Outcome::Skipped(_) => tally.skipped += 1,
+            }
+            // A line that cannot be written is found again by the final summary.
+            let _ = render::outcome_line(&plan.actions[index], outcome, out);
         };
-    }
-    confirm(args.auto_approve, out)?;
-    let report = apply::apply(&session.client, &plan).await;
-    print_report(&plan, &report, out).map_err(Error::Output)?;
-    let failed = report.failed() + report.skipped();
-    if failed > 0 {
-        return Err(Error::ApplyFailed { failed });
-    }
-    match (&desired, args.wait) {
-        (Some(desired), true) => check_gates(session, desired, args, out).await,
-        (None, true) => {
-            wait::wait(
-                &session.client,
-                &wait::started_by(&plan, &report),
-                args.timeout,
-                out,
-            )
-            .await
+        let report = apply::apply(&session.client, &plan, uploads, &mut told).await;
+        let unfinished = tally.failed + tally.skipped;
+        if unfinished > 0 {
+            say(err, &render::summary(tally, None))?;
+            return Err(Error::ApplyFailed { unfinished });
         }
-        (_, false) => Ok(0),
+        if !args.wait {
+            say(err, &render::summary(tally, None))?;
+            return Ok(0);
+        }
+        let watched = match &desired {
+            Some(desired) => wanted_now(session, desired).await?,
+            None => wait::started_by(&plan, &report),
+        };
+        return finish(session, args, &watched, tally, out, err).await;
     }
+    if !args.wait {
+        return Ok(0);
+    }
+    // Nothing to change: the gates a CI job depends on are still checked.
+    let watched = match (&desired, &remote) {
+        (Some(desired), Some(remote)) => wait::wanted(desired, &remote.evals),
+        _ => Vec::new(),
+    };
+    finish(session, args, &watched, tally, out, err).await
 }
 
-/// Waits for every run the manifests want (just started or already there) and checks its
-/// gate: the exit code reflects the results whether or not this apply changed anything.
-async fn check_gates(
-    session: &Session,
-    desired: &plan::Desired,
-    args: &ApplyArgs,
-    out: &mut dyn Write,
-) -> Result<u8, Error> {
-    let remote = session.fetch(&desired.project).await?;
-    wait::wait(
+/// Every run the manifests want, as the service holds them after this apply.
+async fn wanted_now(session: &Session, desired: &Desired) -> Result<Vec<wait::Watched>, Error> {
+    let remote: Remote = api::fetch(
         &session.client,
-        &wait::wanted(desired, &remote),
-        args.timeout,
-        out,
+        &Fetch {
+            project: &desired.project,
+            runs: Runs::OfLive,
+            planning: None,
+        },
     )
-    .await
+    .await?;
+    Ok(wait::wanted(desired, &remote.evals))
+}
+
+/// Waits for the watched runs, prints their results, and ends with the summary: exit 3
+/// when every run completed but a gate failed, an error when a run did not complete.
+async fn finish(
+    session: &Session,
+    args: &ApplyArgs,
+    watched: &[wait::Watched],
+    tally: Tally,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> Result<u8, Error> {
+    let Waited { incomplete, gates } =
+        wait::wait(&session.client, watched, args.timeout, out, err).await?;
+    say(err, &render::summary(tally, Some(&gates)))?;
+    if incomplete {
+        return Err(Error::Wait("a run did not complete".into()));
+    }
+    Ok(if gates.failed.is_empty() { 0 } else { 3 })
+}
+
+fn say(err: &mut dyn Write, line: &str) -> Result<(), Error> {
+    writeln!(err, "{line}").map_err(Error::Output)
 }
 
 /// A saved plan, when `path` is one (a JSON file rather than a manifest).
@@ -135,8 +178,16 @@ fn saved_plan(path: &Path) -> Result<Option<(Header, Plan)>, Error> {
 /// A saved plan applies only while the service still holds what it was computed from (its
 /// session is the target and endpoint it was made for: `Session::for_plan`).
 async fn check_saved(session: &Session, plan: &Plan) -> Result<(), Error> {
-    let remote = session.fetch(&plan.project).await?;
-    if plan::fingerprint(&remote, &plan.project) != plan.fingerprint {
+    let remote = api::fetch(
+        &session.client,
+        &Fetch {
+            project: &plan.project,
+            runs: Runs::OfLive,
+            planning: None,
+        },
+    )
+    .await?;
+    if plan::fingerprint(&remote.evals, &plan.project) != plan.fingerprint {
         return Err(Error::StalePlan(
             "the evals on the service changed since it was made; run `evalctl plan` again".into(),
         ));
@@ -144,8 +195,9 @@ async fn check_saved(session: &Session, plan: &Plan) -> Result<(), Error> {
     Ok(())
 }
 
-/// Asks for `yes` on a terminal; without one, only `--auto-approve` applies.
-fn confirm(auto_approve: bool, out: &mut dyn Write) -> Result<(), Error> {
+/// Asks for `yes` on a terminal (the question on stderr: stdout is the plan and the
+/// outcomes); without one, only `--auto-approve` applies.
+fn confirm(auto_approve: bool, err: &mut dyn Write) -> Result<(), Error> {
     if auto_approve {
         return Ok(());
     }
@@ -155,11 +207,11 @@ fn confirm(auto_approve: bool, out: &mut dyn Write) -> Result<(), Error> {
         ));
     }
     write!(
-        out,
+        err,
         "\nDo you want to perform these actions? Only 'yes' will be accepted: "
     )
     .map_err(Error::Output)?;
-    out.flush().map_err(Error::Output)?;
+    err.flush().map_err(Error::Output)?;
     let mut answer = String::new();
     std::io::stdin()
         .lock()
@@ -169,37 +221,5 @@ fn confirm(auto_approve: bool, out: &mut dyn Write) -> Result<(), Error> {
         Ok(())
     } else {
         Err(Error::NotConfirmed("apply cancelled".into()))
-    }
-}
-
-fn print_report(plan: &Plan, report: &Report, out: &mut dyn Write) -> std::io::Result<()> {
-    writeln!(out)?;
-    for (action, outcome) in plan.actions.iter().zip(&report.outcomes) {
-        let (symbol, what) = describe(action);
-        match outcome {
-            Outcome::Done(id) => writeln!(out, "{symbol} {what}: done ({id})")?,
-            Outcome::Failed(message) => writeln!(out, "{symbol} {what}: FAILED: {message}")?,
-            Outcome::Skipped(reason) => writeln!(out, "{symbol} {what}: skipped: {reason}")?,
-        }
-    }
-    let done = report.outcomes.len() - report.failed() - report.skipped();
-    writeln!(
-        out,
-        "\nApply: {done} done, {} failed, {} skipped.",
-        report.failed(),
-        report.skipped()
-    )
-}
-
-fn describe(action: &Action) -> (&'static str, String) {
-    match action {
-        Action::CreateEval(e) => ("+", format!("create eval {}", e.key)),
-        Action::UpdateEval(u) => ("~", format!("update eval {} ({})", u.key, u.id)),
-        Action::ReplaceEval(r) => (
-            "-/+",
-            format!("replace eval {} ({} kept as superseded)", r.key, r.old_id),
-        ),
-        Action::DeleteEval(d) => ("-", format!("delete eval {} ({})", d.key, d.id)),
-        Action::StartRun(r) => (">", format!("start run {}/{}", r.eval_key, r.run_key)),
     }
 }

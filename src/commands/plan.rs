@@ -6,6 +6,7 @@ use std::path::Path;
 
 use super::session::Session;
 use super::{load_valid, runtime};
+use crate::api::{self, Fetch, Runs};
 use crate::cli::{PlanArgs, PlanFormat};
 use crate::plan::{self, Plan, PlanOptions};
 use crate::render::{self, Header};
@@ -16,14 +17,10 @@ pub(crate) fn plan(args: &PlanArgs, out: &mut dyn Write, err: &mut dyn Write) ->
     super::check_prune(args.prune, &project, &args.path)?;
     let (plan, header) = runtime()?.block_on(async {
         let session = Session::open(&project, &args.target).await?;
-        let remote = session.fetch(&project.name).await;
+        let planned = plan_project(&session, &project, args.prune, err).await;
         let header = session.header.clone();
-        let desired = session.desired(&project, err);
         session.close().await;
-        Ok::<_, Error>((
-            plan::plan(&desired?, &remote?, PlanOptions { prune: args.prune }),
-            header,
-        ))
+        Ok::<_, Error>((planned?, header))
     })?;
     print(&plan, &header, args.output, out).map_err(Error::Output)?;
     if let Some(path) = &args.out {
@@ -34,6 +31,22 @@ pub(crate) fn plan(args: &PlanArgs, out: &mut dyn Write, err: &mut dyn Write) ->
     } else {
         0
     })
+}
+
+async fn plan_project(
+    session: &Session,
+    project: &crate::manifest::Project,
+    prune: bool,
+    err: &mut dyn Write,
+) -> Result<Plan, Error> {
+    let desired = session.desired(project, err)?;
+    let fetch = Fetch {
+        project: &desired.project,
+        runs: Runs::OfLive,
+        planning: Some(&desired),
+    };
+    let remote = api::fetch(&session.client, &fetch).await?;
+    Ok(plan::plan(&desired, &remote, PlanOptions { prune }))
 }
 
 fn print(

@@ -6,7 +6,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::api::{self, target, Client, Connection};
+use crate::api::{target, Client, Connection};
 use crate::cli::TargetArgs;
 use crate::emulator;
 use crate::manifest::model::Target;
@@ -161,9 +161,5 @@ impl Session {
             }
         }
         Ok(desired)
-    }
-
-    pub(crate) async fn fetch(&self, project: &str) -> Result<Vec<crate::plan::RemoteEval>, Error> {
-        Ok(api::fetch_remote(&self.client, project).await?)
     }
 }

@@ -1,20 +1,20 @@
-//! `apply --wait`: polls the runs that apply started until each is terminal (bounded
-//! backoff, overall `--timeout`), shows progress (a spinner on a terminal, a plain line now
-//! and then otherwise), prints each run's counts, pass rate per grader and report URL, and
-//! checks its gate. Exit 3 when every run completed but a gate failed; 1 when a run failed,
-//! was canceled, or did not finish in time.
+//! `apply --wait`: polls the runs to watch until each is finished (the shared backoff, an
+//! overall `--timeout`), shows progress on stderr (a spinner on a terminal, a plain line now
+//! and then otherwise), then prints each run's results with its gate's verdict on stdout.
 
 use std::io::{IsTerminal, Write};
 use std::time::{Duration, Instant};
 
-use crate::api::wire::EvalRun;
+use crate::api::retry::Backoff;
+use crate::api::wire::{EvalRun, RunStatus};
 use crate::api::Client;
 use crate::apply::{Report, StartedRun};
+use crate::gate::{self, Verdict};
 use crate::manifest::model::Gate;
-use crate::plan::{tags, Action, Desired, Plan, RemoteEval};
+use crate::plan::{live_by_key, Action, Desired, Plan, RemoteEval};
+use crate::render::{self, GateTally};
 use crate::Error;
 
-const TERMINAL: [&str; 3] = ["completed", "failed", "canceled"];
 /// How often a plain progress line is printed when there is no terminal.
 const PLAIN_EVERY: Duration = Duration::from_secs(15);
 
@@ -25,6 +25,13 @@ pub(crate) struct Watched {
     pub eval_id: String,
     pub run_id: String,
     pub gate: Option<Gate>,
+}
+
+/// What the waited runs came to.
+pub(crate) struct Waited {
+    /// Some run failed, was canceled, or ended in a state evalctl does not know.
+    pub incomplete: bool,
+    pub gates: GateTally,
 }
 
 /// The runs a saved plan started, with the gates the plan recorded.
@@ -49,35 +56,18 @@ pub(crate) fn started_by(plan: &Plan, report: &Report) -> Vec<Watched> {
 /// Every run the manifests want, as it stands on the live evals (started now or earlier),
 /// so a repeated `apply --wait` still checks the gates a CI job depends on.
 pub(crate) fn wanted(desired: &Desired, remote: &[RemoteEval]) -> Vec<Watched> {
+    let live = live_by_key(remote, &desired.project);
     let mut watched = Vec::new();
     for eval in desired.evals.values() {
-        let live = remote
-            .iter()
-            .filter(|e| e.is_live_in(&desired.project) && e.tag(tags::KEY) == Some(&eval.key))
-            .max_by(|a, b| {
-                a.created_at
-                    .cmp(&b.created_at)
-                    .then_with(|| a.id.cmp(&b.id))
-            });
-        let Some(live) = live else { continue };
+        let Some(live) = live.get(eval.key.as_str()) else {
+            continue;
+        };
         for run in eval.runs.values() {
-            let found = live
-                .runs
-                .iter()
-                .filter(|r| {
-                    r.metadata.get(tags::KEY) == Some(&run.key)
-                        && r.metadata.get(tags::SPEC) == Some(&run.spec_hash)
-                })
-                .max_by(|a, b| {
-                    a.created_at
-                        .cmp(&b.created_at)
-                        .then_with(|| a.id.cmp(&b.id))
-                });
-            if let Some(found) = found {
+            if let Some(found) = live.newest.run_with_spec(&run.key, &run.spec_hash) {
                 watched.push(Watched {
                     eval_key: eval.key.clone(),
                     run_key: run.key.clone(),
-                    eval_id: live.id.clone(),
+                    eval_id: live.newest.id.clone(),
                     run_id: found.id.clone(),
                     gate: run.gate.clone(),
                 });
@@ -92,84 +82,92 @@ pub(crate) async fn wait(
     watched: &[Watched],
     timeout: Duration,
     out: &mut dyn Write,
-) -> Result<u8, Error> {
+    err: &mut dyn Write,
+) -> Result<Waited, Error> {
+    let mut waited = Waited {
+        incomplete: false,
+        gates: GateTally::default(),
+    };
     if watched.is_empty() {
-        return Ok(0);
+        return Ok(waited);
     }
-    let runs = poll(client, watched, timeout, out).await?;
+    let runs = poll(client, watched, timeout, err).await?;
     writeln!(out).map_err(Error::Output)?;
-    let mut gate_failed = false;
-    let mut run_failed = false;
     for (watch, run) in watched.iter().zip(&runs) {
-        let verdict = print_run(watch, run, out).map_err(Error::Output)?;
-        run_failed |= run.status != "completed";
-        gate_failed |= !verdict;
+        let verdict: Option<Verdict> = watch.gate.as_ref().map(|g| gate::judge(g, run));
+        render::run_result(&watch.eval_key, &watch.run_key, run, verdict.as_ref(), out)
+            .map_err(Error::Output)?;
+        waited.incomplete |= run.status != RunStatus::Completed;
+        match verdict {
+            Some(verdict) if !verdict.passed() => waited
+                .gates
+                .failed
+                .push(format!("{}/{}", watch.eval_key, watch.run_key)),
+            Some(_) => waited.gates.passed += 1,
+            None => {}
+        }
     }
-    if run_failed {
-        return Err(Error::Wait("a run did not complete".into()));
-    }
-    Ok(if gate_failed { 3 } else { 0 })
+    Ok(waited)
 }
 
-/// Polls until every run is terminal or the timeout passes.
+/// Polls until every run is finished or the timeout passes.
 async fn poll(
     client: &Client,
-    started: &[Watched],
+    watched: &[Watched],
     timeout: Duration,
-    out: &mut dyn Write,
+    err: &mut dyn Write,
 ) -> Result<Vec<EvalRun>, Error> {
     let deadline = Instant::now()
         .checked_add(timeout)
         .unwrap_or_else(Instant::now);
-    let spinner = std::io::stdout().is_terminal().then(|| {
+    // indicatif draws on stderr: stdout stays the results, whatever is piped.
+    let spinner = std::io::stderr().is_terminal().then(|| {
         let bar = indicatif::ProgressBar::new_spinner();
         bar.enable_steady_tick(Duration::from_millis(120));
         bar
     });
+    let finish = |spinner: Option<indicatif::ProgressBar>| {
+        if let Some(bar) = spinner {
+            bar.finish_and_clear();
+        }
+    };
     let mut last_line = Instant::now();
-    let mut delay = Duration::from_millis(250);
+    let mut attempt = 0;
     loop {
         let round = async {
-            let mut runs = Vec::with_capacity(started.len());
-            for run in started {
+            let mut runs = Vec::with_capacity(watched.len());
+            for run in watched {
                 runs.push(client.get_run(&run.eval_id, &run.run_id).await?);
             }
             Ok::<_, Error>(runs)
         };
         // A round can outlast the deadline (retries, Retry-After): it is bounded too.
-        let runs =
-            match tokio::time::timeout_at(tokio::time::Instant::from_std(deadline), round).await {
-                Ok(runs) => runs?,
-                Err(_) => {
-                    return Err(Error::Wait(format!(
-                        "timed out after {}s waiting for runs",
-                        timeout.as_secs()
-                    )))
-                }
-            };
-        let done = runs
-            .iter()
-            .filter(|r| TERMINAL.contains(&r.status.as_str()))
-            .count();
+        let deadline_at = tokio::time::Instant::from_std(deadline);
+        let Ok(runs) = tokio::time::timeout_at(deadline_at, round).await else {
+            finish(spinner);
+            return Err(Error::Wait(format!(
+                "timed out after {}s waiting for runs",
+                timeout.as_secs()
+            )));
+        };
+        let runs = runs?;
+        let done = runs.iter().filter(|r| r.status.is_finished()).count();
         let message = format!("waiting for runs: {done} of {} finished", runs.len());
         match &spinner {
             Some(bar) => bar.set_message(message),
             None if last_line.elapsed() >= PLAIN_EVERY => {
-                writeln!(out, "{message}").map_err(Error::Output)?;
+                writeln!(err, "{message}").map_err(Error::Output)?;
                 last_line = Instant::now();
             }
             None => {}
         }
         if done == runs.len() {
-            if let Some(bar) = spinner {
-                bar.finish_and_clear();
-            }
+            finish(spinner);
             return Ok(runs);
         }
+        let delay = Backoff::POLL.delay(attempt);
         if Instant::now() + delay > deadline {
-            if let Some(bar) = spinner {
-                bar.finish_and_clear();
-            }
+            finish(spinner);
             return Err(Error::Wait(format!(
                 "timed out after {}s waiting for runs ({done} of {} finished)",
                 timeout.as_secs(),
@@ -177,127 +175,6 @@ async fn poll(
             )));
         }
         tokio::time::sleep(delay).await;
-        delay = (delay * 3 / 2).min(Duration::from_secs(5));
-    }
-}
-
-/// Prints one run's results; returns whether its gate (if any) passed.
-fn print_run(started: &Watched, run: &EvalRun, out: &mut dyn Write) -> std::io::Result<bool> {
-    let counts = run.result_counts.unwrap_or_default();
-    writeln!(
-        out,
-        "{}/{} ({}): {}: {} passed, {} failed, {} errored of {} ({})",
-        started.eval_key,
-        started.run_key,
-        run.id,
-        run.status,
-        counts.passed,
-        counts.failed,
-        counts.errored,
-        counts.total,
-        percent(counts.passed, counts.total)
-    )?;
-    if let Some(error) = &run.error {
-        writeln!(out, "  error: {}: {}", error.code, error.message)?;
-    }
-    let graders: Vec<(String, u64, u64)> = run
-        .per_testing_criteria_results
-        .iter()
-        .flatten()
-        .map(|r| {
-            (
-                grader_name(&r.testing_criteria),
-                r.passed,
-                r.passed + r.failed,
-            )
-        })
-        .collect();
-    for (name, passed, total) in &graders {
-        writeln!(
-            out,
-            "  {name}: {passed}/{total} passed ({})",
-            percent(*passed, *total)
-        )?;
-    }
-    if let Some(url) = &run.report_url {
-        writeln!(out, "  report: {url}")?;
-    }
-    let Some(gate) = &started.gate else {
-        return Ok(true);
-    };
-    let mut passed = true;
-    if let Some(min) = gate.min_pass_rate {
-        let rate = ratio(counts.passed, counts.total);
-        passed &= check(out, "overall", rate, min)?;
-    }
-    for (name, grader_gate) in &gate.graders {
-        match graders.iter().find(|(n, _, _)| n == name) {
-            Some((_, p, t)) => {
-                passed &= check(out, name, ratio(*p, *t), grader_gate.min_pass_rate)?
-            }
-            None => {
-                // Not a low score: the run reports nothing for this grader (it did not grade,
-                // or the service names graders differently). The gate cannot pass.
-                writeln!(
-                    out,
-                    "  gate {name}: FAILED: the run has no results for grader `{name}`"
-                )?;
-                passed = false;
-            }
-        }
-    }
-    Ok(passed)
-}
-
-fn check(out: &mut dyn Write, what: &str, rate: f64, min: f64) -> std::io::Result<bool> {
-    let ok = rate + 1e-12 >= min;
-    let verdict = if ok { "passed" } else { "FAILED" };
-    writeln!(
-        out,
-        "  gate {what}: pass rate {:.1}% (minimum {:.1}%): {verdict}",
-        rate * 100.0,
-        min * 100.0
-    )?;
-    Ok(ok)
-}
-
-fn ratio(passed: u64, total: u64) -> f64 {
-    if total == 0 {
-        0.0
-    } else {
-        passed as f64 / total as f64
-    }
-}
-
-fn percent(passed: u64, total: u64) -> String {
-    format!("{:.1}%", ratio(passed, total) * 100.0)
-}
-
-/// A grader's name from the id the service gave it (`<name>-<uuid>`).
-pub(crate) fn grader_name(id: &str) -> String {
-    let is_uuid = |s: &str| s.len() == 36 && s.chars().all(|c| c.is_ascii_hexdigit() || c == '-');
-    match id.len().checked_sub(37) {
-        Some(cut)
-            if id.is_char_boundary(cut)
-                && id[cut..].starts_with('-')
-                && is_uuid(&id[cut + 1..]) =>
-        {
-            id[..cut].to_string()
-        }
-        _ => id.to_string(),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::grader_name;
-
-    #[test]
-    fn strips_the_uuid_the_service_appends() {
-        assert_eq!(
-            grader_name("string check-2eaf2d8d-d649-4335-8148-9535a7ca73c2"),
-            "string check"
-        );
-        assert_eq!(grader_name("plain"), "plain");
+        attempt += 1;
     }
 }

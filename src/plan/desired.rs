@@ -12,6 +12,7 @@ use serde_json::Value;
 
 use super::canonical::{self, Canon};
 use super::tags::Metadata;
+use crate::api::wire::FileObject;
 use crate::manifest::model::{Gate, RunDataSource, RunSource};
 use crate::manifest::{self, Project};
 
@@ -56,6 +57,64 @@ pub struct DataFileRef {
     pub display: String,
     pub sha256: String,
     pub bytes: u64,
+    #[serde(default)]
+    pub rows: u64,
+    /// The upload of this content already on the service, when the plan was made.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub uploaded: Option<String>,
+}
+
+/// Hex digits of the content hash in an upload's name.
+const NAMED_HASH: usize = 24;
+
+impl DataFileRef {
+    /// The name the file is uploaded under: readable, and unique to its content, so an
+    /// upload already on the service (from an earlier apply, or one whose answer was lost) is
+    /// found again through the Files API.
+    pub fn upload_name(&self) -> String {
+        let stem = self
+            .path
+            .file_stem()
+            .map_or_else(|| "data".into(), |s| s.to_string_lossy().to_string());
+        format!(
+            "{stem}.evalctl-{}.jsonl",
+            &self.sha256[..self.sha256.len().min(NAMED_HASH)]
+        )
+    }
+
+    /// An upload of this content that a run can use now.
+    pub fn find_upload<'u>(&self, uploads: &'u [FileObject]) -> Option<&'u FileObject> {
+        let name = self.upload_name();
+        uploads
+            .iter()
+            .find(|u| u.filename == name && upload_state(&u.status) == UploadState::Ready)
+    }
+}
+
+/// Where an upload is, by the Files API's status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UploadState {
+    /// `processed` (or `uploaded`, or no status: services that process nothing).
+    Ready,
+    /// `pending` or `running`: Azure processes uploads asynchronously.
+    Processing,
+    /// `error`, `deleting`, `deleted`: never to be used.
+    Unusable,
+}
+
+pub fn upload_state(status: &str) -> UploadState {
+    match status {
+        "processed" | "uploaded" | "" => UploadState::Ready,
+        "pending" | "running" => UploadState::Processing,
+        _ => UploadState::Unusable,
+    }
+}
+
+/// The start of the content hash an upload's name records, if evalctl named it.
+pub fn hash_in_upload_name(name: &str) -> Option<&str> {
+    let (_, rest) = name.rsplit_once(".evalctl-")?;
+    let hash = rest.strip_suffix(".jsonl")?;
+    (hash.len() == NAMED_HASH && hash.bytes().all(|b| b.is_ascii_hexdigit())).then_some(hash)
 }
 
 fn to_json<T: Serialize>(value: &T) -> Value {
@@ -106,6 +165,8 @@ fn desired_eval(project: &Project, key: &str, eval: &manifest::DesiredEval) -> D
                     display: f.display.clone(),
                     sha256: f.sha256.clone(),
                     bytes: f.bytes,
+                    rows: f.rows as u64,
+                    uploaded: None,
                 });
             let data_source = Arc::new(to_json(&run.data_source));
             let run_hash = run_spec_hash(

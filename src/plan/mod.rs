@@ -7,6 +7,7 @@
 pub mod canonical;
 mod desired;
 pub mod diff;
+mod reason;
 mod remote;
 pub mod tags;
 
@@ -17,12 +18,34 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
-pub use desired::{DataFileRef, Desired, DesiredEval, DesiredRun, SkippedRun};
+pub use desired::{
+    hash_in_upload_name, upload_state, DataFileRef, Desired, DesiredEval, DesiredRun, SkippedRun,
+    UploadState,
+};
 pub use diff::Change;
-pub use remote::{RemoteEval, RemoteRun};
+pub use reason::{DataChange, DataVersion, Reason, RunChange};
+pub use remote::{live_by_key, run_key_of, Live, RemoteEval};
 use tags::Metadata;
 
+use crate::api::wire::{EvalRun, FileObject};
 use crate::manifest::model::Gate;
+
+/// What the planner compares the manifests with: the service's evals (and the runs of the
+/// project's live ones), and the uploaded files when runs with local data are to start.
+#[derive(Debug, Clone, Default)]
+pub struct Remote {
+    pub evals: Vec<RemoteEval>,
+    pub uploads: Vec<FileObject>,
+}
+
+impl From<Vec<RemoteEval>> for Remote {
+    fn from(evals: Vec<RemoteEval>) -> Remote {
+        Remote {
+            evals,
+            uploads: Vec::new(),
+        }
+    }
+}
 
 /// Options that change what is planned.
 #[derive(Debug, Clone, Copy, Default)]
@@ -53,6 +76,46 @@ pub enum Action {
     StartRun(StartRun),
 }
 
+/// The kinds of action; `Display` is the design's symbol (§4), the one place it is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ActionKind {
+    Create,
+    Update,
+    Replace,
+    Delete,
+    Run,
+}
+
+impl ActionKind {
+    pub fn symbol(self) -> &'static str {
+        match self {
+            ActionKind::Create => "+",
+            ActionKind::Update => "~",
+            ActionKind::Replace => "-/+",
+            ActionKind::Delete => "-",
+            ActionKind::Run => ">",
+        }
+    }
+}
+
+impl std::fmt::Display for ActionKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.symbol())
+    }
+}
+
+impl Action {
+    pub fn kind(&self) -> ActionKind {
+        match self {
+            Action::CreateEval(_) => ActionKind::Create,
+            Action::UpdateEval(_) => ActionKind::Update,
+            Action::ReplaceEval(_) => ActionKind::Replace,
+            Action::DeleteEval(_) => ActionKind::Delete,
+            Action::StartRun(_) => ActionKind::Run,
+        }
+    }
+}
+
 /// An eval to create: the request body and its identity.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct NewEval {
@@ -73,7 +136,7 @@ pub struct UpdateEval {
     pub name: String,
     pub metadata: Metadata,
     pub changes: Vec<Change>,
-    pub reasons: Vec<String>,
+    pub reasons: Vec<Reason>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -91,7 +154,7 @@ pub struct ReplaceEval {
     #[serde(default)]
     pub changes: Vec<Change>,
     #[serde(default)]
-    pub reasons: Vec<String>,
+    pub reasons: Vec<Reason>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -101,7 +164,7 @@ pub struct DeleteEval {
     pub name: String,
     pub runs: usize,
     #[serde(default)]
-    pub reasons: Vec<String>,
+    pub reasons: Vec<Reason>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -120,7 +183,7 @@ pub struct StartRun {
     pub spec_hash: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub gate: Option<Gate>,
-    pub reason: String,
+    pub reason: Reason,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -148,12 +211,12 @@ impl Plan {
     pub fn summary(&self) -> Summary {
         let mut s = Summary::default();
         for action in &self.actions {
-            match action {
-                Action::CreateEval(_) => s.create += 1,
-                Action::UpdateEval(_) => s.update += 1,
-                Action::ReplaceEval(_) => s.replace += 1,
-                Action::DeleteEval(_) => s.delete += 1,
-                Action::StartRun(_) => s.runs += 1,
+            match action.kind() {
+                ActionKind::Create => s.create += 1,
+                ActionKind::Update => s.update += 1,
+                ActionKind::Replace => s.replace += 1,
+                ActionKind::Delete => s.delete += 1,
+                ActionKind::Run => s.runs += 1,
             }
         }
         s
@@ -161,41 +224,67 @@ impl Plan {
 }
 
 /// Computes the plan. Pure: the same inputs always give the same plan.
-pub fn plan(desired: &Desired, remote: &[RemoteEval], options: PlanOptions) -> Plan {
+pub fn plan(desired: &Desired, remote: &Remote, options: PlanOptions) -> Plan {
     let project = desired.project.as_str();
-    let live = live_evals(remote, project);
+    let live = live_by_key(&remote.evals, project);
+    let context = Context {
+        project,
+        uploads: &remote.uploads,
+    };
     // Each eval's actions depend on that eval alone, so they are planned on all cores;
     // collecting keeps them in key order.
     let mut actions: Vec<Action> = desired
         .evals
         .par_iter()
-        .flat_map_iter(|(key, eval)| eval_actions(key, eval, live.get(key.as_str()), project))
+        .flat_map_iter(|(key, eval)| eval_actions(key, eval, live.get(key.as_str()), &context))
         .collect();
     let kept = plan_removed(desired, &live, options, &mut actions);
     Plan {
         project: project.to_string(),
         actions,
         kept,
-        fingerprint: fingerprint(remote, project),
+        fingerprint: fingerprint(&remote.evals, project),
     }
 }
 
-/// The actions of one desired eval, given its live evals (newest, older duplicates).
+/// What every eval's planning reads besides the eval itself.
+struct Context<'a> {
+    project: &'a str,
+    uploads: &'a [FileObject],
+}
+
+/// Whether the planner would start a run with a local data file: only then does it need the
+/// service's uploads (to say whether the file is there already, and what the last run used).
+pub fn starts_runs_with_files(desired: &Desired, remote: &[RemoteEval]) -> bool {
+    let live = live_by_key(remote, &desired.project);
+    desired.evals.values().any(|eval| {
+        eval.runs.values().any(|run| {
+            run.data_file.is_some()
+                && live.get(eval.key.as_str()).is_none_or(|live| {
+                    live.newest
+                        .run_with_spec(&run.key, &run.spec_hash)
+                        .is_none()
+                })
+        })
+    })
+}
+
+/// The actions of one desired eval, given its live evals.
 fn eval_actions(
     key: &str,
     eval: &DesiredEval,
-    live: Option<&(&RemoteEval, Vec<&RemoteEval>)>,
-    project: &str,
+    live: Option<&Live<'_>>,
+    context: &Context<'_>,
 ) -> Vec<Action> {
     let mut actions = Vec::with_capacity(1 + eval.runs.len());
     match live {
         None => {
-            actions.push(Action::CreateEval(new_eval(eval, project)));
-            start_all_runs(eval, project, None, "new eval", &mut actions);
+            actions.push(Action::CreateEval(new_eval(eval, context.project)));
+            start_all_runs(eval, context, None, &Reason::NewEval, &mut actions);
         }
-        Some((current, duplicates)) => {
-            actions.extend(duplicates.iter().map(|d| supersede_duplicate(d, key)));
-            plan_existing(eval, current, project, &mut actions);
+        Some(live) => {
+            actions.extend(live.older.iter().map(|d| supersede_duplicate(d, key)));
+            plan_existing(eval, live.newest, context, &mut actions);
         }
     }
     actions
@@ -204,61 +293,35 @@ fn eval_actions(
 /// Live evals whose key left the manifests: deleted with `--prune`, else returned as kept.
 fn plan_removed(
     desired: &Desired,
-    live: &BTreeMap<&str, (&RemoteEval, Vec<&RemoteEval>)>,
+    live: &BTreeMap<&str, Live<'_>>,
     options: PlanOptions,
     actions: &mut Vec<Action>,
 ) -> Vec<KeptEval> {
     let mut kept = Vec::new();
-    for (key, (current, duplicates)) in live {
+    for (key, live) in live {
         if desired.evals.contains_key(*key) || desired.outside.contains(*key) {
             continue;
         }
         if options.prune {
             // Older live duplicates of a removed key go too, or the next plan shows them.
-            for eval in duplicates.iter().chain([current]) {
+            for eval in live.older.iter().chain([&live.newest]) {
                 actions.push(Action::DeleteEval(DeleteEval {
                     key: key.to_string(),
                     id: eval.id.clone(),
                     name: eval.name.clone(),
                     runs: eval.runs.len(),
-                    reasons: vec!["not in the manifests, and --prune was given".into()],
+                    reasons: vec![Reason::Pruned],
                 }));
             }
         } else {
             kept.push(KeptEval {
                 key: key.to_string(),
-                id: current.id.clone(),
-                name: current.name.clone(),
+                id: live.newest.id.clone(),
+                name: live.newest.name.clone(),
             });
         }
     }
     kept
-}
-
-/// The live evals of this project by key: the newest one, and any older live duplicates
-/// (left by a crash or by hand) that should be superseded.
-fn live_evals<'r>(
-    remote: &'r [RemoteEval],
-    project: &str,
-) -> BTreeMap<&'r str, (&'r RemoteEval, Vec<&'r RemoteEval>)> {
-    let mut by_key: BTreeMap<&str, Vec<&RemoteEval>> = BTreeMap::new();
-    for eval in remote.iter().filter(|e| e.is_live_in(project)) {
-        if let Some(key) = eval.tag(tags::KEY) {
-            by_key.entry(key).or_default().push(eval);
-        }
-    }
-    by_key
-        .into_iter()
-        .map(|(key, mut evals)| {
-            evals.sort_by(|a, b| {
-                b.created_at
-                    .cmp(&a.created_at)
-                    .then_with(|| b.id.cmp(&a.id))
-            });
-            let newest = evals.remove(0);
-            (key, (newest, evals))
-        })
-        .collect()
 }
 
 fn new_eval(eval: &DesiredEval, project: &str) -> NewEval {
@@ -289,9 +352,9 @@ fn supersede_duplicate(duplicate: &RemoteEval, key: &str) -> Action {
             old: None,
             new: Some(json!(tags::SUPERSEDED)),
         }],
-        reasons: vec![format!(
-            "an older live eval with key `{key}`: marked superseded, history kept"
-        )],
+        reasons: vec![Reason::OlderDuplicate {
+            key: key.to_string(),
+        }],
     })
 }
 
@@ -300,9 +363,10 @@ fn supersede_duplicate(duplicate: &RemoteEval, key: &str) -> Action {
 fn plan_existing(
     eval: &DesiredEval,
     current: &RemoteEval,
-    project: &str,
+    context: &Context<'_>,
     actions: &mut Vec<Action>,
 ) {
+    let project = context.project;
     let remote_spec = canonical::eval_spec(&current.data_source_config, &current.testing_criteria);
     if remote_spec.hash() != eval.spec_hash {
         // Only a replacement shows the spec's differences.
@@ -331,37 +395,73 @@ fn plan_existing(
             changes,
             reasons,
         }));
-        start_all_runs(eval, project, None, "eval replaced", actions);
+        start_all_runs(eval, context, None, &Reason::EvalReplaced, actions);
         return;
     }
     if let Some(update) = drift(eval, current, project) {
         actions.push(Action::UpdateEval(update));
     }
     for run in eval.runs.values() {
-        let same_key: Vec<&RemoteRun> = current
-            .runs
-            .iter()
-            .filter(|r| r.metadata.get(tags::KEY) == Some(&run.key))
-            .collect();
-        if same_key
-            .iter()
-            .any(|r| r.metadata.get(tags::SPEC) == Some(&run.spec_hash))
-        {
+        if current.run_with_spec(&run.key, &run.spec_hash).is_some() {
             continue;
         }
-        let reason = if same_key.is_empty() {
-            "new run"
-        } else {
-            "run data or spec changed"
+        let reason = match current.newest_run_of_key(&run.key) {
+            None => Reason::NewRun,
+            Some(previous) => Reason::RunChanged(run_change(run, previous, context.uploads)),
         };
         actions.push(Action::StartRun(start_run(
             eval,
             run,
-            project,
+            context,
             Some(current.id.clone()),
-            reason,
+            &reason,
         )));
     }
+}
+
+/// How a run differs from the newest earlier run of its key: the data file's versions (the
+/// earlier one known by the content hash its upload is named after, and the rows it graded),
+/// and the data source's other fields that differ.
+fn run_change(run: &DesiredRun, previous: &EvalRun, uploads: &[FileObject]) -> RunChange {
+    let before_source = &previous.data_source["source"];
+    let data = run.data_file.as_ref().and_then(|file| {
+        let earlier_upload = before_source["id"]
+            .as_str()
+            .and_then(|id| uploads.iter().find(|u| u.id == id));
+        let before = DataVersion {
+            sha256: earlier_upload
+                .and_then(|u| hash_in_upload_name(&u.filename))
+                .map(String::from),
+            rows: previous
+                .result_counts
+                .filter(|counts| counts.total > 0)
+                .map(|counts| counts.total),
+        };
+        let known_same = before
+            .sha256
+            .as_deref()
+            .is_some_and(|start| file.sha256.starts_with(start));
+        (!known_same).then(|| DataChange {
+            file: file.display.clone(),
+            before,
+            after: DataVersion {
+                sha256: Some(file.sha256.clone()),
+                rows: Some(file.rows),
+            },
+        })
+    });
+    // Fields the manifest sets, compared by value; the service's echo may add others.
+    let fields = run
+        .data_source
+        .as_object()
+        .into_iter()
+        .flatten()
+        .filter(|(field, value)| {
+            field.as_str() != "source" && previous.data_source.get(field.as_str()) != Some(value)
+        })
+        .map(|(field, _)| field.clone())
+        .collect();
+    RunChange { data, fields }
 }
 
 /// Name and metadata differences, including tags changed outside evalctl.
@@ -379,12 +479,12 @@ fn drift(eval: &DesiredEval, current: &RemoteEval, project: &str) -> Option<Upda
     })
 }
 
-/// How the name and metadata go from `(old name, old metadata)` to the new ones, and why
-/// in words: name changed, metadata changed, or evalctl's tags changed outside evalctl.
+/// How the name and metadata go from `(old name, old metadata)` to the new ones, and why:
+/// name changed, metadata changed, or evalctl's tags changed outside evalctl.
 fn name_and_metadata_changes(
     (old_name, old): (&str, &Metadata),
     (new_name, new): (&str, &Metadata),
-) -> (Vec<Change>, Vec<String>) {
+) -> (Vec<Change>, Vec<Reason>) {
     let mut changes = Vec::new();
     let mut reasons = Vec::new();
     if old_name != new_name {
@@ -393,7 +493,7 @@ fn name_and_metadata_changes(
             old: Some(json!(old_name)),
             new: Some(json!(new_name)),
         });
-        reasons.push("name changed".to_string());
+        reasons.push(Reason::NameChanged);
     }
     let mut keys: Vec<&String> = new.keys().chain(old.keys()).collect();
     keys.sort();
@@ -407,12 +507,12 @@ fn name_and_metadata_changes(
                 new: wanted.map(|v| json!(v)),
             });
             let reason = if key.starts_with("evalctl_") {
-                "evalctl's tags were changed outside evalctl"
+                Reason::TagsChangedOutside
             } else {
-                "metadata changed"
+                Reason::MetadataChanged
             };
-            if !reasons.iter().any(|r| r == reason) {
-                reasons.push(reason.to_string());
+            if !reasons.contains(&reason) {
+                reasons.push(reason);
             }
         }
     }
@@ -421,13 +521,13 @@ fn name_and_metadata_changes(
 
 /// `data_source_config changed` and/or `testing_criteria changed`, from the fields that
 /// force a replacement, in their order.
-fn forcing_reasons(forced_by: &[Change]) -> Vec<String> {
-    let mut reasons: Vec<String> = Vec::new();
+fn forcing_reasons(forced_by: &[Change]) -> Vec<Reason> {
+    let mut reasons: Vec<Reason> = Vec::new();
     for change in forced_by {
         let field = change.path.split(['.', '[']).next().unwrap_or(&change.path);
         let reason = match field {
-            "" => "the spec changed".to_string(),
-            field => format!("{field} changed"),
+            "" => Reason::SpecChanged,
+            field => Reason::FieldChanged(field.to_string()),
         };
         if !reasons.contains(&reason) {
             reasons.push(reason);
@@ -438,16 +538,16 @@ fn forcing_reasons(forced_by: &[Change]) -> Vec<String> {
 
 fn start_all_runs(
     eval: &DesiredEval,
-    project: &str,
+    context: &Context<'_>,
     eval_id: Option<String>,
-    reason: &str,
+    reason: &Reason,
     actions: &mut Vec<Action>,
 ) {
     for run in eval.runs.values() {
         actions.push(Action::StartRun(start_run(
             eval,
             run,
-            project,
+            context,
             eval_id.clone(),
             reason,
         )));
@@ -457,21 +557,25 @@ fn start_all_runs(
 fn start_run(
     eval: &DesiredEval,
     run: &DesiredRun,
-    project: &str,
+    context: &Context<'_>,
     eval_id: Option<String>,
-    reason: &str,
+    reason: &Reason,
 ) -> StartRun {
+    let data_file = run.data_file.clone().map(|mut file| {
+        file.uploaded = file.find_upload(context.uploads).map(|u| u.id.clone());
+        file
+    });
     StartRun {
         eval_key: eval.key.clone(),
         run_key: run.key.clone(),
         eval_id,
         name: run.name.clone(),
-        metadata: tags::tagged(&run.metadata, project, &run.key, &run.spec_hash),
+        metadata: tags::tagged(&run.metadata, context.project, &run.key, &run.spec_hash),
         data_source: run.data_source.clone(),
-        data_file: run.data_file.clone(),
+        data_file,
         spec_hash: run.spec_hash.clone(),
         gate: run.gate.clone(),
-        reason: reason.to_string(),
+        reason: reason.clone(),
     }
 }
 

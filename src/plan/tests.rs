@@ -6,8 +6,36 @@ use std::collections::BTreeMap;
 use serde_json::{json, Value};
 
 use super::*;
+use crate::api::wire::RunStatus;
 
 const PROJECT: &str = "research";
+
+/// The planner over `remote` and the uploads its runs used (as `stored` names them).
+fn plan(desired: &Desired, remote: &[RemoteEval], options: PlanOptions) -> Plan {
+    let uploads = remote
+        .iter()
+        .flat_map(|e| &e.runs)
+        .filter_map(|r| r.data_source["source"]["id"].as_str())
+        .map(|id| FileObject {
+            id: id.to_string(),
+            filename: format!("data.evalctl-{}.jsonl", id.trim_start_matches("file-")),
+            bytes: 10,
+            purpose: "evals".into(),
+            status: "processed".into(),
+            created_at: 0,
+        })
+        .collect();
+    let remote = Remote {
+        evals: remote.to_vec(),
+        uploads,
+    };
+    super::plan(desired, &remote, options)
+}
+
+fn words(reasons: &[Reason]) -> String {
+    let words: Vec<String> = reasons.iter().map(ToString::to_string).collect();
+    words.join("; ")
+}
 
 fn config() -> Value {
     json!({"type": "custom", "item_schema": {"type": "object", "properties": {"answer": {"type": "string"}, "completion": {"type": "string"}}}})
@@ -27,7 +55,14 @@ fn run(key: &str, sha: &str, eval_hash: &str) -> DesiredRun {
             &json!({"data_source": {"type": "jsonl", "source": {"type": "file", "sha256": sha}}, "eval_spec": eval_hash}),
         ),
         data_source: data_source.into(),
-        data_file: None,
+        data_file: Some(DataFileRef {
+            path: "/project/data.jsonl".into(),
+            display: "data.jsonl".into(),
+            sha256: sha.repeat(32),
+            bytes: 10,
+            rows: 5,
+            uploaded: None,
+        }),
         gate: None,
     }
 }
@@ -66,12 +101,19 @@ fn stored(eval: &DesiredEval, id: &str, created_at: i64) -> RemoteEval {
     let runs = eval
         .runs
         .values()
-        .map(|r| RemoteRun {
+        .map(|r| EvalRun {
             id: format!("evalrun_{id}_{}", r.key),
             name: r.name.clone(),
             metadata: tags::tagged(&r.metadata, PROJECT, &r.key, &r.spec_hash),
-            status: "completed".into(),
+            status: RunStatus::Completed,
             created_at,
+            data_source: json!({"type": "jsonl", "source": {"type": "file_id", "id": uploaded_as(r)}}),
+            result_counts: Some(crate::api::wire::ResultCounts {
+                total: 5,
+                passed: 5,
+                ..Default::default()
+            }),
+            ..EvalRun::default()
         })
         .collect();
     RemoteEval {
@@ -83,6 +125,12 @@ fn stored(eval: &DesiredEval, id: &str, created_at: i64) -> RemoteEval {
         created_at,
         runs,
     }
+}
+
+/// The id of the upload a run's data file was sent as: named after its content.
+fn uploaded_as(run: &DesiredRun) -> String {
+    let sha = run.data_file.as_ref().map_or("", |f| &f.sha256[..24]);
+    format!("file-{sha}")
 }
 
 /// One line per action, for snapshots.
@@ -99,7 +147,7 @@ fn outline(plan: &Plan) -> String {
                     u.key,
                     u.id,
                     paths.join(", "),
-                    u.reasons.join("; ")
+                    words(&u.reasons)
                 )
             }
             Action::ReplaceEval(r) => {
@@ -113,7 +161,7 @@ fn outline(plan: &Plan) -> String {
                     r.old_id,
                     paths(&r.forced_by),
                     paths(&r.changes),
-                    r.reasons.join("; ")
+                    words(&r.reasons)
                 )
             }
             Action::DeleteEval(d) => {
@@ -121,7 +169,7 @@ fn outline(plan: &Plan) -> String {
                     "- delete {} ({}) because {}",
                     d.key,
                     d.id,
-                    d.reasons.join("; ")
+                    words(&d.reasons)
                 )
             }
             Action::StartRun(r) => {
@@ -220,7 +268,19 @@ fn changed_data_starts_one_new_run_and_nothing_else() {
     let e = eval("mmlu", "eq", &[("baseline", "aa"), ("other", "bb")]);
     let remote = vec![stored(&e, "eval_1", 100)];
     let changed = eval("mmlu", "eq", &[("baseline", "cc"), ("other", "bb")]);
-    insta::assert_snapshot!(plan_of(&desired(vec![changed]), &remote), @"> run mmlu/baseline on eval_1 (run data or spec changed)");
+    insta::assert_snapshot!(plan_of(&desired(vec![changed]), &remote), @"> run mmlu/baseline on eval_1 (data file `data.jsonl` changed: 5 rows, sha256 aaaaaaaaaaaa -> 5 rows, sha256 cccccccccccc)");
+}
+
+#[test]
+fn a_changed_data_source_field_is_named() {
+    let e = eval("mmlu", "eq", &[("baseline", "aa")]);
+    let remote = vec![stored(&e, "eval_1", 100)];
+    let mut changed = e.clone();
+    if let Some(run) = changed.runs.get_mut("baseline") {
+        run.data_source = json!({"type": "jsonl", "source": {"type": "file", "path": "data.jsonl"}, "item_reference": "item.x"}).into();
+        run.spec_hash = "another".into();
+    }
+    insta::assert_snapshot!(plan_of(&desired(vec![changed]), &remote), @"> run mmlu/baseline on eval_1 (data source changed: `item_reference`)");
 }
 
 #[test]
@@ -289,7 +349,7 @@ fn the_fingerprint_changes_with_the_remote_state_only() {
     let remote = vec![stored(&e, "eval_1", 100)];
     let before = fingerprint(&remote, PROJECT);
     let mut finished = remote.clone();
-    finished[0].runs[0].status = "failed".into();
+    finished[0].runs[0].status = RunStatus::Failed;
     assert_eq!(
         fingerprint(&finished, PROJECT),
         before,

@@ -11,8 +11,8 @@ use super::Header;
 use crate::manifest::model::{Gate, GraderGate};
 use crate::plan::tags::{self, Metadata};
 use crate::plan::{
-    canonical, Action, Change, DataFileRef, DeleteEval, KeptEval, NewEval, Plan, ReplaceEval,
-    StartRun, UpdateEval,
+    canonical, Action, Change, DataChange, DataFileRef, DataVersion, DeleteEval, KeptEval, NewEval,
+    Plan, Reason, ReplaceEval, RunChange, StartRun, UpdateEval,
 };
 
 pub(crate) const PROJECT: &str = "research";
@@ -43,13 +43,13 @@ pub(crate) fn plan() -> Plan {
             Action::UpdateEval(update()),
             Action::StartRun(nightly_run()),
             Action::ReplaceEval(replace()),
-            Action::StartRun(run("summarize", "baseline", None, "eval replaced")),
+            Action::StartRun(run("summarize", "baseline", None, Reason::EvalReplaced)),
             Action::DeleteEval(DeleteEval {
                 key: "legacy-qa".into(),
                 id: "eval_0d9e5eed".into(),
                 name: "Legacy QA".into(),
                 runs: 3,
-                reasons: vec!["not in the manifests, and --prune was given".into()],
+                reasons: vec![Reason::Pruned],
             }),
         ],
         kept: vec![KeptEval {
@@ -102,7 +102,7 @@ fn judge(prompt: &str) -> Value {
     })
 }
 
-pub(crate) fn run(eval: &str, key: &str, eval_id: Option<&str>, reason: &str) -> StartRun {
+pub(crate) fn run(eval: &str, key: &str, eval_id: Option<&str>, reason: Reason) -> StartRun {
     let spec_hash = hash(&format!("{eval}/{key}"));
     StartRun {
         eval_key: eval.into(),
@@ -115,12 +115,12 @@ pub(crate) fn run(eval: &str, key: &str, eval_id: Option<&str>, reason: &str) ->
         data_file: None,
         spec_hash,
         gate: None,
-        reason: reason.into(),
+        reason,
     }
 }
 
 fn baseline_run(eval: &str) -> StartRun {
-    let mut run = run(eval, "baseline", None, "new eval");
+    let mut run = run(eval, "baseline", None, Reason::NewEval);
     run.data_source =
         json!({"type": "jsonl", "source": {"type": "file", "path": "../data/factuality.jsonl"}})
             .into();
@@ -129,6 +129,8 @@ fn baseline_run(eval: &str) -> StartRun {
         display: "data/factuality.jsonl".into(),
         sha256: hash("rows"),
         bytes: 20_480,
+        rows: 120,
+        uploaded: None,
     });
     run.metadata.insert("file_format".into(), "jsonl".into());
     run.gate = Some(Gate {
@@ -139,11 +141,25 @@ fn baseline_run(eval: &str) -> StartRun {
 }
 
 fn nightly_run() -> StartRun {
+    let changed = RunChange {
+        data: Some(DataChange {
+            file: "data/mmlu.jsonl".into(),
+            before: DataVersion {
+                sha256: Some(hash("old rows")[..24].to_string()),
+                rows: Some(120),
+            },
+            after: DataVersion {
+                sha256: Some(hash("new rows")),
+                rows: Some(125),
+            },
+        }),
+        fields: Vec::new(),
+    };
     let mut run = run(
         "mmlu-string-check",
         "nightly",
         Some("eval_67a1c0ffee"),
-        "run data or spec changed",
+        Reason::RunChanged(changed),
     );
     run.name = "Nightly".into();
     run
@@ -172,9 +188,9 @@ fn update() -> UpdateEval {
             change("metadata.team", Some("research"), Some("evals")),
         ],
         reasons: vec![
-            "name changed".into(),
-            "evalctl's tags were changed outside evalctl".into(),
-            "metadata changed".into(),
+            Reason::NameChanged,
+            Reason::TagsChangedOutside,
+            Reason::MetadataChanged,
         ],
     }
 }
@@ -222,6 +238,9 @@ fn replace() -> ReplaceEval {
             old: Some(json!("ana")),
             new: Some(json!("bo")),
         }],
-        reasons: vec!["testing_criteria changed".into(), "metadata changed".into()],
+        reasons: vec![
+            Reason::FieldChanged("testing_criteria".into()),
+            Reason::MetadataChanged,
+        ],
     }
 }

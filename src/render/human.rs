@@ -9,9 +9,9 @@ use rayon::prelude::*;
 use super::field_change::{ChangeBody, FieldChange};
 use super::terminal::{self, paint, printable, Color};
 use super::text_diff::{DiffLine, LineKind};
-use super::view::{self, action_view, Kind, Segment};
+use super::view::{self, action_view, Segment};
 use super::Header;
-use crate::plan::{Action, KeptEval, Plan};
+use crate::plan::{Action, ActionKind, KeptEval, Plan};
 
 const DETAIL: &str = "      ";
 const DIFF: &str = "          ";
@@ -150,12 +150,12 @@ fn push_headline(out: &mut String, segments: &[Segment]) {
     }
 }
 
-fn kind_color(kind: Kind) -> Color {
+fn kind_color(kind: ActionKind) -> Color {
     match kind {
-        Kind::Create => Color::Green,
-        Kind::Update => Color::Yellow,
-        Kind::Replace => Color::Magenta,
-        Kind::Delete => Color::Red,
-        Kind::Run => Color::Cyan,
+        ActionKind::Create => Color::Green,
+        ActionKind::Update => Color::Yellow,
+        ActionKind::Replace => Color::Magenta,
+        ActionKind::Delete => Color::Red,
+        ActionKind::Run => Color::Cyan,
     }
 }

@@ -1,16 +1,28 @@
-//! The plan as people and tools read it: `human` for the terminal, `json` for tools and saved
-//! plan files (read back by `read_plan_file`), `markdown` for pull-request comments. Renderers
-//! only format a `Plan` the planner already computed; they decide nothing, call nothing and
-//! print nowhere but the writer they are given, so every output is deterministic and testable.
+//! Every printer of evalctl. The plan as people and tools read it: `human` for the terminal,
+//! `json` for tools and saved plan files (read back by `read_plan_file`), `markdown` for
+//! pull-request comments; and what the other commands show: apply's outcomes and summary,
+//! waited runs with their gates, the runs table, output items. Renderers only format what
+//! was already computed and decided; they call nothing and print nowhere but the writer they
+//! are given, so every output is deterministic and testable.
 
+mod apply_report;
 mod field_change;
 mod human;
+mod items;
 mod json;
 mod markdown;
 mod plan_file;
-mod terminal;
+mod run_result;
+mod runs;
+mod table;
+pub(crate) mod terminal;
 mod text_diff;
 mod view;
+
+pub use apply_report::{outcome_line, summary, GateTally, Tally};
+pub use items::{items_csv, items_json, items_jsonl, items_table, paging, ItemPage};
+pub use run_result::run_result;
+pub use runs::runs_table;
 
 #[cfg(test)]
 mod fixture;

@@ -93,7 +93,7 @@ fn huge_plan(actions: usize) -> Plan {
                     old: Some(serde_json::json!(format!("Eval {i}"))),
                     new: Some(serde_json::json!(format!("Eval {i} (v2)"))),
                 }],
-                reasons: vec!["name changed".into()],
+                reasons: vec![crate::plan::Reason::NameChanged],
             })
         })
         .collect();

@@ -9,7 +9,7 @@ use super::field_change::FieldChange;
 use crate::manifest::model::Gate;
 use crate::plan::tags::{self, Metadata};
 use crate::plan::{
-    Action, DeleteEval, KeptEval, NewEval, ReplaceEval, StartRun, Summary, UpdateEval,
+    Action, ActionKind, DeleteEval, KeptEval, NewEval, ReplaceEval, StartRun, Summary, UpdateEval,
 };
 
 /// What an empty plan says instead of the summary line.
@@ -17,28 +17,6 @@ pub(crate) const NO_CHANGES: &str = "No changes.";
 
 /// Said of kept evals, once, above their list.
 pub(crate) const KEPT_TITLE: &str = "Kept (not in the manifests; `--prune` deletes them)";
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Kind {
-    Create,
-    Update,
-    Replace,
-    Delete,
-    Run,
-}
-
-impl Kind {
-    /// The design's symbol (§4).
-    pub(crate) fn symbol(self) -> &'static str {
-        match self {
-            Kind::Create => "+",
-            Kind::Update => "~",
-            Kind::Replace => "-/+",
-            Kind::Delete => "-",
-            Kind::Run => ">",
-        }
-    }
-}
 
 /// A piece of a headline.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -54,7 +32,7 @@ pub(crate) enum Segment {
 
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct ActionView {
-    pub kind: Kind,
+    pub kind: ActionKind,
     pub headline: Vec<Segment>,
     /// Why the planner chose this action; may quote keys in backticks.
     pub reasons: Vec<String>,
@@ -66,7 +44,7 @@ pub(crate) struct ActionView {
 }
 
 impl ActionView {
-    fn new(kind: Kind, headline: Vec<Segment>) -> ActionView {
+    fn new(kind: ActionKind, headline: Vec<Segment>) -> ActionView {
         ActionView {
             kind,
             headline,
@@ -110,7 +88,7 @@ pub(crate) fn kept_line(kept: &KeptEval) -> (Vec<Segment>, String) {
 
 fn create_view(new: &NewEval) -> ActionView {
     let headline = vec![Segment::Text("create eval "), Segment::Key(new.key.clone())];
-    let mut view = ActionView::new(Kind::Create, headline);
+    let mut view = ActionView::new(ActionKind::Create, headline);
     view.fields = eval_fields(new);
     view
 }
@@ -123,8 +101,8 @@ fn update_view(update: &UpdateEval) -> ActionView {
         Segment::Id(update.id.clone()),
         Segment::Text(") in place"),
     ];
-    let mut view = ActionView::new(Kind::Update, headline);
-    view.reasons = update.reasons.clone();
+    let mut view = ActionView::new(ActionKind::Update, headline);
+    view.reasons = words(&update.reasons);
     view.changes = update
         .changes
         .iter()
@@ -141,11 +119,11 @@ fn replace_view(replace: &ReplaceEval) -> ActionView {
         Segment::Id(replace.old_id.clone()),
         Segment::Text(")"),
     ];
-    let mut view = ActionView::new(Kind::Replace, headline);
+    let mut view = ActionView::new(ActionKind::Replace, headline);
     view.notes.push(
         "A new eval is created; the old one is kept, marked superseded, with its run history",
     );
-    view.reasons = replace.reasons.clone();
+    view.reasons = words(&replace.reasons);
     view.changes = replace
         .forced_by
         .iter()
@@ -169,8 +147,8 @@ fn delete_view(delete: &DeleteEval) -> ActionView {
         Segment::Text(")"),
         Segment::Words(runs),
     ];
-    let mut view = ActionView::new(Kind::Delete, headline);
-    view.reasons = delete.reasons.clone();
+    let mut view = ActionView::new(ActionKind::Delete, headline);
+    view.reasons = words(&delete.reasons);
     view.fields.push(("name", quoted(&delete.name)));
     view
 }
@@ -184,8 +162,8 @@ fn run_view(run: &StartRun) -> ActionView {
         Some(id) => headline.extend([Segment::Text(" on "), Segment::Id(id.clone())]),
         None => headline.push(Segment::Text(" on the eval this plan creates")),
     }
-    let mut view = ActionView::new(Kind::Run, headline);
-    view.reasons.push(run.reason.clone());
+    let mut view = ActionView::new(ActionKind::Run, headline);
+    view.reasons.push(run.reason.to_string());
     view.fields.push(("name", quoted(&run.name)));
     let user = tags::user_part(&run.metadata);
     if !user.is_empty() {
@@ -257,6 +235,10 @@ fn gate_text(gate: &Gate) -> String {
         ));
     }
     parts.join(", ")
+}
+
+fn words(reasons: &[crate::plan::Reason]) -> Vec<String> {
+    reasons.iter().map(ToString::to_string).collect()
 }
 
 /// A string as a JSON literal: quoted, with newlines and control characters escaped.

@@ -207,6 +207,33 @@ pub fn filters() -> insta::Settings {
     settings
 }
 
+/// A transcript whose apply outcome lines, printed as each action finishes, are in a stable
+/// order: sorted within each run of consecutive outcome lines.
+pub fn stable(transcript: &str) -> String {
+    let is_outcome = |line: &str| {
+        ["+ ", "~ ", "-/+ ", "- ", "> "]
+            .iter()
+            .any(|symbol| line.starts_with(symbol))
+            && [": done", ": FAILED", ": skipped"]
+                .iter()
+                .any(|end| line.contains(end))
+    };
+    let mut out: Vec<String> = Vec::new();
+    let mut block: Vec<&str> = Vec::new();
+    for line in transcript.split_inclusive('\n') {
+        if is_outcome(line) {
+            block.push(line);
+            continue;
+        }
+        block.sort_unstable();
+        out.extend(block.drain(..).map(String::from));
+        out.push(line.to_string());
+    }
+    block.sort_unstable();
+    out.extend(block.drain(..).map(String::from));
+    out.concat()
+}
+
 pub fn repo_root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
 }

@@ -1,0 +1,198 @@
+//! Gates: whether a finished run's results pass what its manifest asks of them. A pure
+//! decision from the gate and the run, made once and then printed, summed up and turned into
+//! an exit code by others.
+
+use crate::api::wire::{grader_name, EvalRun};
+use crate::manifest::model::Gate;
+
+/// One grader's results in a run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GraderResult {
+    pub name: String,
+    pub passed: u64,
+    /// Rows it passed or failed (rows it could not grade are not counted).
+    pub graded: u64,
+}
+
+/// Each grader's results, in the order the service lists them.
+pub fn grader_results(run: &EvalRun) -> Vec<GraderResult> {
+    run.per_testing_criteria_results
+        .iter()
+        .flatten()
+        .map(|r| GraderResult {
+            name: grader_name(&r.testing_criteria).to_string(),
+            passed: r.passed,
+            graded: r.passed + r.failed,
+        })
+        .collect()
+}
+
+/// The share of `passed` in `total`; 0 of 0 passes nothing.
+pub fn ratio(passed: u64, total: u64) -> f64 {
+    if total == 0 {
+        0.0
+    } else {
+        passed as f64 / total as f64
+    }
+}
+
+/// What a gate checks: the whole run, or one grader.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Scope {
+    Overall,
+    Grader(String),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Check {
+    /// A pass rate against its minimum.
+    Rate { rate: f64, min: f64, passed: bool },
+    /// The run reports nothing for the grader the gate names (it did not grade, or the
+    /// service names graders differently): the gate cannot pass.
+    NoResults,
+}
+
+impl Check {
+    pub fn passed(&self) -> bool {
+        matches!(self, Check::Rate { passed: true, .. })
+    }
+}
+
+/// Every check of a run's gate, overall first, then per grader in the gate's order.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Verdict {
+    pub checks: Vec<(Scope, Check)>,
+}
+
+impl Verdict {
+    pub fn passed(&self) -> bool {
+        self.checks.iter().all(|(_, check)| check.passed())
+    }
+}
+
+/// Floating-point slack, so that a rate equal to its minimum passes.
+const EPSILON: f64 = 1e-12;
+
+fn rate(rate: f64, min: f64) -> Check {
+    Check::Rate {
+        rate,
+        min,
+        passed: rate + EPSILON >= min,
+    }
+}
+
+pub fn judge(gate: &Gate, run: &EvalRun) -> Verdict {
+    let counts = run.result_counts.unwrap_or_default();
+    let graders = grader_results(run);
+    let mut checks = Vec::new();
+    if let Some(min) = gate.min_pass_rate {
+        checks.push((
+            Scope::Overall,
+            rate(ratio(counts.passed, counts.total), min),
+        ));
+    }
+    for (name, grader_gate) in &gate.graders {
+        let check = match graders.iter().find(|g| &g.name == name) {
+            Some(g) => rate(ratio(g.passed, g.graded), grader_gate.min_pass_rate),
+            None => Check::NoResults,
+        };
+        checks.push((Scope::Grader(name.clone()), check));
+    }
+    Verdict { checks }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::wire::{CriteriaResult, ResultCounts};
+    use crate::manifest::model::GraderGate;
+
+    fn run(passed: u64, total: u64, graders: &[(&str, u64, u64)]) -> EvalRun {
+        EvalRun {
+            result_counts: Some(ResultCounts {
+                total,
+                passed,
+                failed: total - passed,
+                errored: 0,
+            }),
+            per_testing_criteria_results: Some(
+                graders
+                    .iter()
+                    .map(|(name, passed, failed)| CriteriaResult {
+                        testing_criteria: format!("{name}-2eaf2d8d-d649-4335-8148-9535a7ca73c2"),
+                        passed: *passed,
+                        failed: *failed,
+                    })
+                    .collect(),
+            ),
+            ..EvalRun::default()
+        }
+    }
+
+    fn gate(min: Option<f64>, graders: &[(&str, f64)]) -> Gate {
+        Gate {
+            min_pass_rate: min,
+            graders: graders
+                .iter()
+                .map(|(name, min)| {
+                    (
+                        name.to_string(),
+                        GraderGate {
+                            min_pass_rate: *min,
+                        },
+                    )
+                })
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn a_rate_at_its_minimum_passes_and_below_fails() {
+        let verdict = judge(
+            &gate(Some(0.8), &[("exact", 0.5)]),
+            &run(4, 5, &[("exact", 2, 3)]),
+        );
+        assert!(!verdict.passed());
+        assert_eq!(
+            verdict.checks,
+            [
+                (
+                    Scope::Overall,
+                    Check::Rate {
+                        rate: 0.8,
+                        min: 0.8,
+                        passed: true
+                    }
+                ),
+                (
+                    Scope::Grader("exact".into()),
+                    Check::Rate {
+                        rate: 0.4,
+                        min: 0.5,
+                        passed: false
+                    }
+                ),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_grader_the_run_does_not_report_fails_its_gate() {
+        let verdict = judge(
+            &gate(None, &[("fuzzy", 0.1)]),
+            &run(5, 5, &[("exact", 5, 0)]),
+        );
+        assert_eq!(
+            verdict.checks,
+            [(Scope::Grader("fuzzy".into()), Check::NoResults)]
+        );
+        assert!(!verdict.passed());
+    }
+
+    #[test]
+    fn an_empty_run_passes_no_minimum_above_zero() {
+        assert!(!judge(&gate(Some(0.1), &[]), &run(0, 0, &[])).passed());
+        assert!(judge(&gate(Some(0.0), &[]), &run(0, 0, &[])).passed());
+        assert!(judge(&gate(None, &[]), &run(0, 3, &[])).passed());
+    }
+}
