@@ -95,6 +95,10 @@ pub struct TargetArgs {
     /// Requests in flight at once.
     #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=256))]
     pub parallelism: u16,
+    /// How long an answer may stall (no byte arriving) before the request is tried again,
+    /// e.g. `30s`, `2m`.
+    #[arg(long, default_value = "30s", value_parser = parse_duration)]
+    pub request_timeout: std::time::Duration,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -233,4 +237,7 @@ pub struct ServeArgs {
     /// processes files asynchronously; a run that uses it earlier is refused.
     #[arg(long, default_value_t = 0)]
     pub file_processing_ms: u64,
+    /// Answer as a broken or hostile service would, to test clients.
+    #[arg(long, value_enum)]
+    pub misbehave: Option<crate::emulator::misbehavior::Misbehavior>,
 }

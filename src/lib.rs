@@ -126,6 +126,12 @@ fn invalid_summary(errors: usize, warnings: usize) -> String {
     }
 }
 
+/// An error's line as the terminal gets it: errors quote the service, whose text may hold
+/// control characters (a forged line, a cleared screen) or run for megabytes.
+pub fn error_line(text: &str) -> String {
+    render::terminal::printable(text).into_owned()
+}
+
 /// Runs one command, writing data to `out` and diagnostics to `err`. Returns the exit code of
 /// a command that finished (0, or 2/3 where the design gives them a meaning).
 pub fn run(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<u8, Error> {
@@ -147,6 +153,7 @@ pub fn run(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<u8, Err
                 seed: args.seed,
                 model_endpoint: args.model_endpoint,
                 file_processing_ms: args.file_processing_ms,
+                misbehave: args.misbehave,
             };
             let runtime = tokio::runtime::Runtime::new().map_err(Error::Runtime)?;
             runtime.block_on(emulator::serve(config))?;

@@ -33,14 +33,15 @@ fn main() -> ExitCode {
         Err(error) if error.is_broken_pipe() => ExitCode::SUCCESS,
         Err(error) => {
             let mut err = std::io::stderr().lock();
-            let _ = writeln!(err, "error: {error}");
+            let line = |text: String| evalctl::error_line(&text);
+            let _ = writeln!(err, "error: {}", line(error.to_string()));
             let mut source = std::error::Error::source(&error);
             while let Some(cause) = source {
-                let _ = writeln!(err, "  caused by: {cause}");
+                let _ = writeln!(err, "  caused by: {}", line(cause.to_string()));
                 source = cause.source();
             }
             if let Some(hint) = error.hint() {
-                let _ = writeln!(err, "hint: {hint}");
+                let _ = writeln!(err, "hint: {}", line(hint));
             }
             ExitCode::from(error.exit_code())
         }

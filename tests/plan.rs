@@ -181,8 +181,11 @@ async fn injected_faults_are_retried() {
     )
     .await;
     assert_eq!(outcome.code, 2, "{}", outcome.transcript());
-    let retries = outcome.stderr.matches("retrying").count();
-    assert_eq!(retries, 2, "{}", outcome.stderr);
+    // Said to the user, and logged.
+    let said = outcome.stderr.matches("note: retrying in").count();
+    assert_eq!(said, 2, "{}", outcome.stderr);
+    let logged = outcome.stderr.matches("retrying: ").count();
+    assert_eq!(logged, 2, "{}", outcome.stderr);
     assert!(
         outcome.stderr.contains("hyper"),
         "the HTTP stack was not traced"

@@ -14,11 +14,29 @@ use serde_json::Value;
 use tokio::sync::Semaphore;
 
 use super::error::{ApiError, StatusError};
+use super::path::ApiPath;
 use super::retry::{self, Failure, Repeat, RetryPolicy};
 use super::target::{Auth, Connection, Flavor};
 use super::wire::{ErrorEnvelope, Eval, EvalRun, FileObject, Page};
 
 const PAGE_LIMIT: &str = "100";
+/// The most pages one listing follows: 100,000 evals or runs at 100 a page. A service that
+/// says more follows beyond that is not to be believed (a listing that never ends would
+/// keep a plan busy forever).
+pub const MAX_PAGES: usize = 1_000;
+/// The largest answer read: a page of 100 evals with long prompts is a few megabytes.
+pub const MAX_BODY_BYTES: usize = 64 * 1024 * 1024;
+/// How long an answer may stall (no byte arriving) before the attempt is given up, unless
+/// the command says otherwise (`--request-timeout`).
+pub const STALL: Duration = Duration::from_secs(30);
+/// Attempts after a stall: a service that stalls once is likely to again, and each costs a
+/// whole `STALL`.
+const STALL_RETRIES: u32 = 2;
+/// An upload may take long to send; it is bounded by `STALL` between bytes, and this in all.
+const UPLOAD_DEADLINE: Duration = Duration::from_secs(30 * 60);
+
+/// Where the client says that it is retrying: a sentence per retry, for stderr.
+pub type Notices = Arc<dyn Fn(&str) + Send + Sync>;
 
 /// A cheap-to-clone handle; clones share the connection pool and the concurrency limit.
 #[derive(Clone)]
@@ -34,6 +52,8 @@ struct Inner {
     limit: Semaphore,
     policy: RetryPolicy,
     requests: AtomicU64,
+    stall: Duration,
+    notices: Option<Notices>,
 }
 
 /// A request body that can be sent again on retry.
@@ -47,9 +67,36 @@ pub(crate) enum Body {
     },
 }
 
+/// How a client behaves, beyond where it connects.
+#[derive(Clone)]
+pub struct Options {
+    pub parallelism: usize,
+    pub policy: RetryPolicy,
+    /// How long an answer may stall.
+    pub stall: Duration,
+    pub notices: Option<Notices>,
+}
+
+impl Default for Options {
+    fn default() -> Options {
+        Options {
+            parallelism: 8,
+            policy: RetryPolicy::default(),
+            stall: STALL,
+            notices: None,
+        }
+    }
+}
+
 impl Client {
     pub fn new(connection: &Connection, parallelism: usize) -> Result<Client, ApiError> {
-        Client::with_policy(connection, parallelism, RetryPolicy::default())
+        Client::with_options(
+            connection,
+            Options {
+                parallelism,
+                ..Options::default()
+            },
+        )
     }
 
     /// A client with another retry policy (tests use short waits).
@@ -58,9 +105,20 @@ impl Client {
         parallelism: usize,
         policy: RetryPolicy,
     ) -> Result<Client, ApiError> {
+        Client::with_options(
+            connection,
+            Options {
+                parallelism,
+                policy,
+                ..Options::default()
+            },
+        )
+    }
+
+    pub fn with_options(connection: &Connection, options: Options) -> Result<Client, ApiError> {
         let http = reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(10))
-            .timeout(Duration::from_secs(120))
+            .read_timeout(options.stall)
             .user_agent(concat!("evalctl/", env!("CARGO_PKG_VERSION")))
             // A redirect would carry the `api-key` header to another host, maybe over http.
             .redirect(reqwest::redirect::Policy::none())
@@ -72,9 +130,11 @@ impl Client {
                 base: connection.base_url.clone(),
                 flavor: connection.flavor,
                 auth: connection.auth.clone(),
-                limit: Semaphore::new(parallelism.max(1)),
-                policy,
+                limit: Semaphore::new(options.parallelism.max(1)),
+                policy: options.policy,
                 requests: AtomicU64::new(0),
+                stall: options.stall,
+                notices: options.notices,
             }),
         })
     }
@@ -88,10 +148,25 @@ impl Client {
         &self.inner.base
     }
 
-    fn url(&self, path: &str, query: &[(&str, &str)]) -> Url {
+    /// The path as errors show it: the URL's, without the query.
+    pub(crate) fn shown(&self, path: &ApiPath) -> String {
+        self.url(path, &[]).path().to_string()
+    }
+
+    fn listing_error(&self, path: &ApiPath, message: String) -> ApiError {
+        ApiError::Decode {
+            method: "GET".into(),
+            path: self.shown(path),
+            message,
+        }
+    }
+
+    /// The URL of `path`: each of its segments encoded as one segment, whatever it holds.
+    fn url(&self, path: &ApiPath, query: &[(&str, &str)]) -> Url {
         let mut url = self.inner.base.clone();
-        let joined = format!("{}{}", url.path().trim_end_matches('/'), path);
-        url.set_path(&joined);
+        if let Ok(mut segments) = url.path_segments_mut() {
+            segments.pop_if_empty().extend(path.segments());
+        }
         {
             let mut pairs = url.query_pairs_mut();
             if self.inner.flavor == Flavor::Azure {
@@ -131,7 +206,7 @@ impl Client {
     pub(crate) async fn send(
         &self,
         method: Method,
-        path: &str,
+        path: &ApiPath,
         query: &[(&str, &str)],
         body: Option<Body>,
     ) -> Result<Vec<u8>, ApiError> {
@@ -142,7 +217,7 @@ impl Client {
     pub(crate) async fn send_with(
         &self,
         method: Method,
-        path: &str,
+        path: &ApiPath,
         query: &[(&str, &str)],
         body: Option<Body>,
         repeat: Repeat,
@@ -150,6 +225,7 @@ impl Client {
         let url = self.url(path, query);
         let shown = url.path().to_string();
         let mut attempt = 0;
+        let mut stalls = 0;
         loop {
             let outcome = self.attempt(&method, &url, body.as_ref()).await;
             let (failure_status, error, headers) = match outcome {
@@ -159,10 +235,15 @@ impl Client {
                     headers,
                     bytes,
                 }) => {
-                    let error = status_error(&method, &shown, status, &bytes);
+                    let error = status_error(&method, &shown, status, &headers, &bytes);
                     (Some(status), error, headers)
                 }
-                Err(Attempt::Transport { message, not_sent }) => {
+                Err(Attempt::Transport {
+                    message,
+                    not_sent,
+                    stalled,
+                }) => {
+                    stalls += u32::from(stalled);
                     let error = ApiError::Transport {
                         method: method.to_string(),
                         path: shown.clone(),
@@ -170,6 +251,16 @@ impl Client {
                         not_sent,
                     };
                     (None, error, HeaderMap::new())
+                }
+                Err(Attempt::TooLarge) => {
+                    return Err(ApiError::Decode {
+                        method: method.to_string(),
+                        path: shown,
+                        message: format!(
+                            "the answer is larger than {} MiB; evalctl reads no more",
+                            MAX_BODY_BYTES / (1024 * 1024)
+                        ),
+                    })
                 }
             };
             let code = error.code().map(String::from);
@@ -183,11 +274,18 @@ impl Client {
                 should_retry: header("x-should-retry"),
                 code: code.as_deref(),
             };
-            if attempt >= self.inner.policy.max_retries || !retry::is_retryable(&failure, repeat) {
+            let exhausted = attempt >= self.inner.policy.max_retries || stalls > STALL_RETRIES;
+            if exhausted || !retry::is_retryable(&failure, repeat) {
                 return Err(error);
             }
             let wait = retry::delay(&self.inner.policy, attempt, &failure, rand::random::<f64>());
             tracing::debug!(%method, path = %shown, status = ?failure_status, attempt, wait_ms = wait.as_millis() as u64, "retrying: {error}");
+            if let Some(notices) = &self.inner.notices {
+                notices(&format!(
+                    "note: retrying in {:.1}s: {error}",
+                    wait.as_secs_f64()
+                ));
+            }
             tokio::time::sleep(wait).await;
             attempt += 1;
         }
@@ -207,6 +305,7 @@ impl Client {
             .map_err(|e| Attempt::Transport {
                 message: e.to_string(),
                 not_sent: true,
+                stalled: false,
             })?;
         self.inner.requests.fetch_add(1, Ordering::Relaxed);
         let mut request = self
@@ -223,24 +322,26 @@ impl Client {
                 let form = reqwest::multipart::Form::new()
                     .text("purpose", "evals")
                     .part("file", part);
-                request.multipart(form)
+                request.multipart(form).timeout(UPLOAD_DEADLINE)
             }
         };
-        let response = request.send().await.map_err(|e| Attempt::Transport {
-            message: describe_transport(&e),
-            not_sent: e.is_connect(),
-        })?;
+        let mut response = request.send().await.map_err(|e| self.transport(&e))?;
         let status = response.status();
         tracing::debug!(%method, path = %url.path(), status = status.as_u16(), "response");
+        if response
+            .content_length()
+            .is_some_and(|n| n > MAX_BODY_BYTES as u64)
+        {
+            return Err(Attempt::TooLarge);
+        }
         let headers = response.headers().clone();
-        let bytes = response
-            .bytes()
-            .await
-            .map_err(|e| Attempt::Transport {
-                message: describe_transport(&e),
-                not_sent: false,
-            })?
-            .to_vec();
+        let mut bytes = Vec::new();
+        while let Some(chunk) = response.chunk().await.map_err(|e| self.transport(&e))? {
+            if bytes.len() + chunk.len() > MAX_BODY_BYTES {
+                return Err(Attempt::TooLarge);
+            }
+            bytes.extend_from_slice(&chunk);
+        }
         if status.is_success() {
             Ok(bytes)
         } else {
@@ -252,10 +353,19 @@ impl Client {
         }
     }
 
+    /// A transport failure as an attempt's outcome.
+    fn transport(&self, error: &reqwest::Error) -> Attempt {
+        Attempt::Transport {
+            message: describe_transport(error, self.inner.stall),
+            not_sent: error.is_connect(),
+            stalled: error.is_timeout(),
+        }
+    }
+
     pub(crate) async fn json<T: DeserializeOwned>(
         &self,
         method: Method,
-        path: &str,
+        path: &ApiPath,
         query: &[(&str, &str)],
         body: Option<Body>,
     ) -> Result<T, ApiError> {
@@ -266,7 +376,7 @@ impl Client {
     async fn json_with<T: DeserializeOwned>(
         &self,
         method: Method,
-        path: &str,
+        path: &ApiPath,
         query: &[(&str, &str)],
         body: Option<Body>,
         repeat: Repeat,
@@ -276,7 +386,7 @@ impl Client {
             .await?;
         serde_json::from_slice(&bytes).map_err(|e| ApiError::Decode {
             method: method.to_string(),
-            path: path.to_string(),
+            path: self.shown(path),
             message: e.to_string(),
         })
     }
@@ -284,22 +394,23 @@ impl Client {
     /// Every item of a list endpoint, page by page.
     pub(crate) async fn list_all<T: DeserializeOwned>(
         &self,
-        path: &str,
+        path: &ApiPath,
         query: &[(&str, &str)],
     ) -> Result<Vec<T>, ApiError> {
         self.pages(path, query, Some(PAGE_LIMIT)).await
     }
 
-    /// Follows `has_more`/`last_id`; `limit` None leaves the page size to the service.
+    /// Follows `has_more`/`last_id`, at most `MAX_PAGES` pages; `limit` None leaves the page
+    /// size to the service.
     async fn pages<T: DeserializeOwned>(
         &self,
-        path: &str,
+        path: &ApiPath,
         query: &[(&str, &str)],
         limit: Option<&str>,
     ) -> Result<Vec<T>, ApiError> {
         let mut items = Vec::new();
         let mut after: Option<String> = None;
-        loop {
+        for _ in 0..MAX_PAGES {
             let mut page_query: Vec<(&str, &str)> = query.to_vec();
             page_query.extend(limit.map(|l| ("limit", l)));
             if let Some(after) = after.as_deref() {
@@ -311,71 +422,75 @@ impl Client {
             match next_cursor(page.has_more, page.last_id, empty, after.as_deref()) {
                 Ok(Some(next)) => after = Some(next),
                 Ok(None) => return Ok(items),
-                Err(message) => {
-                    return Err(ApiError::Decode {
-                        method: "GET".into(),
-                        path: path.to_string(),
-                        message,
-                    })
-                }
+                Err(message) => return Err(self.listing_error(path, message)),
             }
         }
+        Err(self.listing_error(
+            path,
+            format!(
+                "the service still said more follows after {MAX_PAGES} pages ({} items); evalctl follows no further",
+                items.len()
+            ),
+        ))
     }
 
     pub async fn list_evals(&self) -> Result<Vec<Eval>, ApiError> {
-        self.list_all("/evals", &[("order", "asc")]).await
+        self.list_all(&ApiPath::new("evals"), &[("order", "asc")])
+            .await
     }
 
     pub async fn list_runs(&self, eval_id: &str) -> Result<Vec<EvalRun>, ApiError> {
-        self.list_all(&format!("/evals/{eval_id}/runs"), &[("order", "asc")])
-            .await
+        let path = ApiPath::new("evals").eval(eval_id)?.word("runs");
+        self.list_all(&path, &[("order", "asc")]).await
     }
 
     pub async fn get_eval(&self, eval_id: &str) -> Result<Eval, ApiError> {
-        self.json(Method::GET, &format!("/evals/{eval_id}"), &[], None)
-            .await
+        let path = ApiPath::new("evals").eval(eval_id)?;
+        self.json(Method::GET, &path, &[], None).await
     }
 
     /// Creates an eval. Not retried after a failure the service may have acted on: see
     /// `ApiError::maybe_committed`.
     pub async fn create_eval(&self, body: &Value) -> Result<Eval, ApiError> {
         let body = Some(Body::Json(body.clone()));
-        self.json_with(Method::POST, "/evals", &[], body, Repeat::CreatesObject)
+        let path = ApiPath::new("evals");
+        self.json_with(Method::POST, &path, &[], body, Repeat::CreatesObject)
             .await
     }
 
     pub async fn update_eval(&self, eval_id: &str, body: &Value) -> Result<Eval, ApiError> {
-        self.json(
-            Method::POST,
-            &format!("/evals/{eval_id}"),
-            &[],
-            Some(Body::Json(body.clone())),
-        )
-        .await
+        let path = ApiPath::new("evals").eval(eval_id)?;
+        let body = Some(Body::Json(body.clone()));
+        self.json(Method::POST, &path, &[], body).await
     }
 
     pub async fn delete_eval(&self, eval_id: &str) -> Result<(), ApiError> {
-        self.send(Method::DELETE, &format!("/evals/{eval_id}"), &[], None)
-            .await
-            .map(drop)
+        let path = ApiPath::new("evals").eval(eval_id)?;
+        self.send(Method::DELETE, &path, &[], None).await.map(drop)
     }
 
     /// Starts a run; retried like `create_eval`.
     pub async fn create_run(&self, eval_id: &str, body: &Value) -> Result<EvalRun, ApiError> {
-        let path = format!("/evals/{eval_id}/runs");
+        let path = ApiPath::new("evals").eval(eval_id)?.word("runs");
         let body = Some(Body::Json(body.clone()));
         self.json_with(Method::POST, &path, &[], body, Repeat::CreatesObject)
             .await
     }
 
     pub async fn get_run(&self, eval_id: &str, run_id: &str) -> Result<EvalRun, ApiError> {
-        self.json(
-            Method::GET,
-            &format!("/evals/{eval_id}/runs/{run_id}"),
-            &[],
-            None,
-        )
-        .await
+        let path = ApiPath::new("evals")
+            .eval(eval_id)?
+            .word("runs")
+            .run(run_id)?;
+        self.json(Method::GET, &path, &[], None).await
+    }
+
+    fn output_items_path(eval_id: &str, run_id: &str) -> Result<ApiPath, ApiError> {
+        Ok(ApiPath::new("evals")
+            .eval(eval_id)?
+            .word("runs")
+            .run(run_id)?
+            .word("output_items"))
     }
 
     /// One page of output items with the service's own filters.
@@ -385,13 +500,20 @@ impl Client {
         run_id: &str,
         query: &[(&str, &str)],
     ) -> Result<Page<Value>, ApiError> {
-        self.json(
-            Method::GET,
-            &format!("/evals/{eval_id}/runs/{run_id}/output_items"),
-            query,
-            None,
-        )
-        .await
+        let path = Client::output_items_path(eval_id, run_id)?;
+        self.json(Method::GET, &path, query, None).await
+    }
+
+    /// One page of output items as the service sent it (the bytes), and what it is.
+    pub async fn output_items_raw(
+        &self,
+        eval_id: &str,
+        run_id: &str,
+        query: &[(&str, &str)],
+    ) -> Result<(Vec<u8>, ApiPath), ApiError> {
+        let path = Client::output_items_path(eval_id, run_id)?;
+        let raw = self.send(Method::GET, &path, query, None).await?;
+        Ok((raw, path))
     }
 
     pub async fn upload_file(
@@ -403,26 +525,22 @@ impl Client {
             filename: filename.to_string(),
             bytes,
         };
-        self.json_with(
-            Method::POST,
-            "/files",
-            &[],
-            Some(body),
-            Repeat::CreatesObject,
-        )
-        .await
+        let path = ApiPath::new("files");
+        self.json_with(Method::POST, &path, &[], Some(body), Repeat::CreatesObject)
+            .await
     }
 
     pub async fn get_file(&self, file_id: &str) -> Result<FileObject, ApiError> {
-        self.json(Method::GET, &format!("/files/{file_id}"), &[], None)
-            .await
+        let path = ApiPath::new("files").file(file_id)?;
+        self.json(Method::GET, &path, &[], None).await
     }
 
     /// Every eval file. The page size is the service's (OpenAI's default is its maximum,
     /// 10,000; Azure documents only `purpose`), and a further page is asked for only when the
     /// service says there is one.
     pub async fn list_files(&self) -> Result<Vec<FileObject>, ApiError> {
-        self.pages("/files", &[("purpose", "evals")], None).await
+        self.pages(&ApiPath::new("files"), &[("purpose", "evals")], None)
+            .await
     }
 }
 
@@ -435,15 +553,41 @@ enum Attempt {
     Transport {
         message: String,
         not_sent: bool,
+        /// No byte arrived for the stall time.
+        stalled: bool,
     },
+    /// The answer is larger than `MAX_BODY_BYTES`.
+    TooLarge,
 }
 
-fn status_error(method: &Method, path: &str, status: u16, bytes: &[u8]) -> ApiError {
+fn status_error(
+    method: &Method,
+    path: &str,
+    status: u16,
+    headers: &HeaderMap,
+    bytes: &[u8],
+) -> ApiError {
     let envelope: ErrorEnvelope = serde_json::from_slice(bytes).unwrap_or_default();
     let body = envelope.error.unwrap_or_default();
-    let message = body
-        .message
-        .unwrap_or_else(|| String::from_utf8_lossy(bytes).chars().take(300).collect());
+    let redirect = (300..400).contains(&status).then(|| {
+        let location = headers
+            .get(reqwest::header::LOCATION)
+            .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
+        match location {
+            Some(location) => format!(
+                "the service redirects to `{location}`, and evalctl follows no redirect (it would carry the credentials there): check the endpoint"
+            ),
+            None => "the service redirects, and evalctl follows no redirect: check the endpoint".into(),
+        }
+    });
+    let message = redirect.or(body.message).unwrap_or_else(|| {
+        let text: String = String::from_utf8_lossy(bytes).chars().take(300).collect();
+        if text.trim().is_empty() {
+            "(no message)".to_string()
+        } else {
+            text
+        }
+    });
     let code = body.code.and_then(|c| c.as_str().map(String::from));
     let param = body.param.and_then(|p| p.as_str().map(String::from));
     let reason = reqwest::StatusCode::from_u16(status)
@@ -488,9 +632,10 @@ fn next_cursor(
 }
 
 /// A transport error without the URL's query (which holds nothing secret, but is noise).
-fn describe_transport(error: &reqwest::Error) -> String {
+fn describe_transport(error: &reqwest::Error, stall: Duration) -> String {
+    let timed_out = format!("no answer for {}s", stall.as_secs_f64());
     let kind = if error.is_timeout() {
-        "timed out"
+        timed_out.as_str()
     } else if error.is_connect() {
         "could not connect"
     } else {
@@ -531,7 +676,9 @@ mod tests {
     fn azure_requests_carry_the_api_version_the_preview_header_and_the_key_as_api_key() {
         let azure = client(Flavor::Azure, Auth::ApiKey(Secret::new("k")));
         assert_eq!(
-            azure.url("/evals", &[("limit", "100")]).as_str(),
+            azure
+                .url(&ApiPath::new("evals"), &[("limit", "100")])
+                .as_str(),
             "https://res.example/openai/v1/evals?api-version=preview&limit=100"
         );
         let headers = azure.headers();
@@ -570,7 +717,7 @@ mod tests {
     fn openai_requests_carry_a_bearer_key_and_nothing_of_azure() {
         let openai = client(Flavor::OpenAi, Auth::Bearer(Secret::new("sk")));
         assert_eq!(
-            openai.url("/evals", &[]).as_str(),
+            openai.url(&ApiPath::new("evals"), &[]).as_str(),
             "https://res.example/openai/v1/evals"
         );
         let headers = openai.headers();

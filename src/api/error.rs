@@ -25,6 +25,18 @@ pub enum ApiError {
     },
     #[error("cannot build the HTTP client: {0}")]
     Setup(String),
+    /// An id from the service that is not shaped like one: it is never put in a request.
+    #[error("the service gave {kind} id {}, which is not an id (ids are letters, digits, `_` and `-`): evalctl does not send it in a request", quoted(id))]
+    BadId {
+        kind: super::path::IdKind,
+        id: String,
+    },
+}
+
+/// A value from the service in a message: quoted and escaped, and cut when long.
+fn quoted(text: &str) -> String {
+    let shown = crate::shown::shorten(text);
+    serde_json::Value::String(shown.into_owned()).to_string()
 }
 
 /// The service answered with an error status.
@@ -68,7 +80,7 @@ impl ApiError {
             ApiError::Status(error) => error.status >= 500 || error.status == 408,
             ApiError::Transport { not_sent, .. } => !not_sent,
             ApiError::Decode { .. } => true,
-            ApiError::Setup(_) => false,
+            ApiError::Setup(_) | ApiError::BadId { .. } => false,
         }
     }
 

@@ -3,12 +3,13 @@
 
 mod client;
 mod error;
+pub mod path;
 pub mod retry;
 mod state;
 pub mod target;
 pub mod wire;
 
-pub use client::Client;
+pub use client::{Client, Notices, Options, MAX_PAGES};
 pub use error::ApiError;
 pub use state::{fetch, Fetch, Runs};
 pub use target::{Auth, Connection, Flavor, Secret, TargetError};

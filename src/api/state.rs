@@ -4,6 +4,7 @@
 
 use tokio::task::JoinSet;
 
+use super::path::{checked, IdKind};
 use super::{ApiError, Client};
 use crate::plan::{self, Desired, Remote, RemoteEval};
 
@@ -40,6 +41,11 @@ pub async fn fetch(client: &Client, what: &Fetch<'_>) -> Result<Remote, ApiError
             runs: Vec::new(),
         })
         .collect();
+    // The ids of the project's evals and runs go into later requests: one that is not an id
+    // stops the command here, before a plan shows it or an apply writes anything.
+    for eval in evals.iter().filter(|e| e.managed_by(what.project)) {
+        checked(IdKind::Eval, &eval.id)?;
+    }
     let mut tasks = JoinSet::new();
     for (index, eval) in evals.iter().enumerate() {
         let wanted = match what.runs {
@@ -59,6 +65,9 @@ pub async fn fetch(client: &Client, what: &Fetch<'_>) -> Result<Remote, ApiError
         let (index, runs) =
             joined.unwrap_or_else(|error| std::panic::resume_unwind(error.into_panic()));
         let mut runs = runs?;
+        for run in &runs {
+            checked(IdKind::Run, &run.id)?;
+        }
         runs.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
         evals[index].runs = runs;
     }

@@ -5,7 +5,6 @@
 
 use std::io::Write;
 
-use reqwest::Method;
 use serde_json::Value;
 
 use super::runs;
@@ -145,12 +144,11 @@ async fn item_page(
     run_id: &str,
     query: &[(&str, String)],
 ) -> Result<ItemPage, ApiError> {
-    let path = format!("/evals/{eval_id}/runs/{run_id}/output_items");
     let pairs: Vec<(&str, &str)> = query.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    let raw = client.send(Method::GET, &path, &pairs, None).await?;
+    let (raw, path) = client.output_items_raw(eval_id, run_id, &pairs).await?;
     let decode = |message: String| ApiError::Decode {
         method: "GET".into(),
-        path: path.clone(),
+        path: client.shown(&path),
         message,
     };
     let page: Value = serde_json::from_slice(&raw).map_err(|e| decode(e.to_string()))?;

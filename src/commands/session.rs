@@ -4,13 +4,16 @@
 //! `evalctl.yaml`; a saved plan's follows the plan, which names its target and endpoint.
 //! `close` stops the emulator, which has persisted every change by then.
 
+use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
-use crate::api::{target, Client, Connection};
+use crate::api::{target, Client, Connection, Notices, Options};
 use crate::cli::TargetArgs;
 use crate::emulator;
 use crate::manifest::model::Target;
 use crate::manifest::{NamedBy, Project};
+use crate::render::terminal::printable;
 use crate::render::Header;
 use crate::Error;
 
@@ -62,7 +65,7 @@ impl Session {
                 suggested: project.name.clone(),
             });
         }
-        Session::connect(&project.root, chosen, &inputs, args.parallelism).await
+        Session::connect(&project.root, chosen, &inputs, args).await
     }
 
     /// The session a saved plan was made for: its target and endpoint, whatever the
@@ -101,14 +104,14 @@ impl Session {
             }
         }
         let inputs = recorded(header.target, &header.endpoint);
-        Session::connect(root, header.target, &inputs, args.parallelism).await
+        Session::connect(root, header.target, &inputs, args).await
     }
 
     async fn connect(
         root: &Path,
         chosen: Target,
         inputs: &target::TargetInputs<'_>,
-        parallelism: u16,
+        args: &TargetArgs,
     ) -> Result<Session, Error> {
         let model_endpoint = env(MODEL_ENDPOINT).filter(|v| !v.is_empty());
         let (connection, server) = match chosen {
@@ -120,7 +123,16 @@ impl Session {
             }
             remote => (target::remote(remote, inputs)?, None),
         };
-        let client = Client::new(&connection, usize::from(parallelism))?;
+        let notices: Notices = Arc::new(|line: &str| {
+            let _ = writeln!(std::io::stderr(), "{}", printable(line));
+        });
+        let options = Options {
+            parallelism: usize::from(args.parallelism),
+            stall: args.request_timeout,
+            notices: Some(notices),
+            ..Options::default()
+        };
+        let client = Client::with_options(&connection, options)?;
         let endpoint = match &server {
             Some(_) => local_state(root).display().to_string(),
             None => connection.base_url.to_string(),

@@ -15,6 +15,7 @@ use super::errors::ApiError;
 use super::faults::Fault;
 use super::flavor::Flavor;
 use super::ids;
+use super::misbehavior;
 use super::state::AppState;
 
 /// Closes the request's connection without an answer; the server puts one in every request.
@@ -27,8 +28,19 @@ pub(crate) async fn around(
     next: Next,
 ) -> Response {
     let _answering = state.in_flight.enter();
+    state
+        .requests
+        .lock()
+        .push(format!("{} {}", request.method(), request.uri()));
     if state.config.latency_ms > 0 {
         tokio::time::sleep(Duration::from_millis(state.config.latency_ms)).await;
+    }
+    if let Some(misbehavior) = state.config.misbehave {
+        let listing =
+            request.method() == axum::http::Method::GET && request.uri().path().ends_with("/evals");
+        if let Some(response) = misbehavior::instead(misbehavior, listing).await {
+            return response;
+        }
     }
     let mut response = match admit(&state, flavor, &request) {
         Err(error) => error.into_response(),
@@ -38,6 +50,9 @@ pub(crate) async fn around(
             fault => injected(fault),
         },
     };
+    if let Some(misbehavior) = state.config.misbehave {
+        response = misbehavior::rewrite(misbehavior, response).await;
+    }
     if let Some(error) = response.extensions().get::<ApiError>().cloned() {
         if flavor == Flavor::Azure {
             let headers = std::mem::take(response.headers_mut());

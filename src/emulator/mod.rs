@@ -23,6 +23,7 @@ pub mod grading;
 mod ids;
 mod layer;
 mod messages;
+pub mod misbehavior;
 mod model_client;
 mod objects;
 mod pagination;
@@ -52,6 +53,8 @@ pub struct Config {
     /// How long an upload stays `pending` before it is `processed` (Azure processes files
     /// asynchronously); runs may not use it before then. 0: processed at once.
     pub file_processing_ms: u64,
+    /// Answer as a broken or hostile service would, to test clients.
+    pub misbehave: Option<misbehavior::Misbehavior>,
 }
 
 impl Config {
@@ -67,6 +70,7 @@ impl Config {
             seed: 0,
             model_endpoint: None,
             file_processing_ms: 0,
+            misbehave: None,
         }
     }
 
@@ -120,6 +124,12 @@ impl Server {
     /// what a client's concurrency limit looks like from here.
     pub fn take_peak_concurrent_requests(&self) -> usize {
         self.state.in_flight.take_peak()
+    }
+
+    /// Every API request received since the last call, as `METHOD /path?query` (the path as
+    /// it arrived, percent-encoding and all): what a client sent, seen from here.
+    pub fn take_requests(&self) -> Vec<String> {
+        std::mem::take(&mut *self.state.requests.lock())
     }
 
     /// Stops accepting, closes every connection and stops the runs at work. With a data

@@ -26,6 +26,8 @@ pub(crate) struct Inner {
     pub(crate) faults: Faults,
     pub(crate) tasks: Mutex<HashMap<String, AbortHandle>>,
     pub(crate) in_flight: InFlight,
+    /// Every API request received, `METHOD /path?query`, until taken.
+    pub(crate) requests: Mutex<Vec<String>>,
 }
 
 /// Requests being answered now, and the most at once since last asked: how a client's
@@ -76,6 +78,7 @@ impl AppState {
             base_url,
             tasks: Mutex::new(HashMap::new()),
             in_flight: InFlight::default(),
+            requests: Mutex::new(Vec::new()),
         }))
     }
 

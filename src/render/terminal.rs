@@ -5,6 +5,8 @@
 
 use std::borrow::Cow;
 
+use crate::shown::shorten_to;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Color {
     Red,
@@ -37,10 +39,15 @@ pub(crate) fn paint(text: &str, color: Color, enabled: bool) -> Cow<'_, str> {
     }
 }
 
-/// `text` with control characters (tabs aside) written as escapes such as `\u{1b}`.
+/// Characters of one value or line shown; the JSON output has everything.
+const MAX_SHOWN: usize = 1_000;
+
+/// `text` with control characters (tabs aside) written as escapes such as `\u{1b}`, and cut
+/// when longer than a screen can usefully show.
 pub(crate) fn printable(text: &str) -> Cow<'_, str> {
+    let text = shorten_to(text, MAX_SHOWN);
     if !text.chars().any(is_unsafe) {
-        return Cow::Borrowed(text);
+        return text;
     }
     Cow::Owned(
         text.chars()
@@ -77,6 +84,13 @@ mod tests {
         assert_eq!(printable("a\x1b[2Jb"), "a\\u{1b}[2Jb");
         assert_eq!(key("evil\x1b"), "\"evil\\u001b\"");
         assert_eq!(key("plain-key"), "`plain-key`");
+    }
+
+    #[test]
+    fn long_text_is_cut() {
+        let long = "x".repeat(5_000);
+        let shown = printable(&long);
+        assert!(shown.ends_with("… (4000 more characters)"), "{shown}");
     }
 
     #[test]
