@@ -108,20 +108,20 @@ impl Error {
 }
 
 fn unfinished_actions(n: usize) -> String {
-    match n {
-        1 => "1 action failed or was skipped".to_string(),
-        n => format!("{n} actions failed or were skipped"),
-    }
+    let verb = if n == 1 { "was" } else { "were" };
+    format!(
+        "{} failed or {verb} skipped",
+        shown::count(n, "action", "actions")
+    )
 }
 
 fn invalid_summary(errors: usize, warnings: usize) -> String {
-    let plural = |n: usize, word: &str| format!("{n} {word}{}", if n == 1 { "" } else { "s" });
+    let errors = shown::count(errors, "error", "errors");
     match warnings {
-        0 => format!("manifests are not valid: {}", plural(errors, "error")),
+        0 => format!("manifests are not valid: {errors}"),
         _ => format!(
-            "manifests are not valid: {}, {}",
-            plural(errors, "error"),
-            plural(warnings, "warning")
+            "manifests are not valid: {errors}, {}",
+            shown::count(warnings, "warning", "warnings")
         ),
     }
 }

@@ -1,6 +1,7 @@
 //! Text from manifests and from the service as people are shown it: a value may be a
 //! megabyte long (a pasted file, a hostile answer), and a message or a table quoting it must
-//! stay readable, so long values are cut, saying how much was left out.
+//! stay readable, so long values are cut, saying how much was left out. Also counts with
+//! their nouns in agreement.
 
 use std::borrow::Cow;
 
@@ -21,6 +22,11 @@ pub(crate) fn shorten_to(text: &str, max: usize) -> Cow<'_, str> {
             Cow::Owned(format!("{}… ({more} more characters)", &text[..cut]))
         }
     }
+}
+
+/// `1 run`, `3 runs`: a count and its noun, agreeing.
+pub(crate) fn count(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
 }
 
 #[cfg(test)]

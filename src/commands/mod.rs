@@ -13,6 +13,7 @@ use std::io::Write;
 use std::path::Path;
 
 use crate::manifest::{self, Project, Severity};
+use crate::shown::count;
 use crate::Error;
 
 /// Loads a project, warnings made errors with `--strict`.
@@ -80,17 +81,15 @@ pub(crate) fn validate(
         }),
         Some(project) => {
             let runs: usize = project.evals.values().map(|e| e.spec.runs.len()).sum();
-            let plural =
-                |n: usize, word: &str| format!("{n} {word}{}", if n == 1 { "" } else { "s" });
             let mut summary = format!(
                 "valid: project `{}`, {}, {}, {}",
                 project.name,
-                plural(project.evals.len(), "eval"),
-                plural(runs, "run"),
-                plural(project.data_files.len(), "data file"),
+                count(project.evals.len(), "eval", "evals"),
+                count(runs, "run", "runs"),
+                count(project.data_files.len(), "data file", "data files"),
             );
             if warnings > 0 {
-                summary.push_str(&format!(" ({})", plural(warnings, "warning")));
+                summary.push_str(&format!(" ({})", count(warnings, "warning", "warnings")));
             }
             writeln!(out, "{summary}").map_err(Error::Output)?;
             Ok(0)

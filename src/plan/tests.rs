@@ -238,6 +238,60 @@ fn tampered_reserved_keys_are_repaired() {
 }
 
 #[test]
+fn a_data_file_the_service_holds_already_is_said_to_be_uploaded() {
+    let e = eval("mmlu", "eq", &[("baseline", "aa")]);
+    let file = e.runs["baseline"].data_file.clone();
+    let Some(file) = file else {
+        panic!("the run has a data file")
+    };
+    let upload = |status: &str| FileObject {
+        id: "file-ready".into(),
+        filename: file.upload_name(),
+        bytes: file.bytes,
+        purpose: "evals".into(),
+        status: status.into(),
+        created_at: 0,
+    };
+    for (status, uploaded) in [("processed", Some("file-ready")), ("error", None)] {
+        let remote = Remote {
+            evals: Vec::new(),
+            uploads: vec![upload(status)],
+        };
+        let plan = super::plan(&desired(vec![e.clone()]), &remote, PlanOptions::default());
+        let Some(Action::StartRun(run)) = plan.actions.get(1) else {
+            panic!("{}", outline(&plan));
+        };
+        let found = run.data_file.as_ref().and_then(|f| f.uploaded.as_deref());
+        assert_eq!(found, uploaded, "{status}");
+    }
+}
+
+#[test]
+fn an_added_schema_property_is_named_property_by_property() {
+    let e = eval("mmlu", "eq", &[]);
+    let remote = vec![stored(&e, "eval_1", 100)];
+    let mut wider = e.clone();
+    let mut config = config();
+    config["item_schema"]["properties"]["city"] = json!({"type": "string"});
+    config["item_schema"]["required"] = json!(["city"]);
+    wider.spec_hash = canonical::eval_spec(&config, &wider.testing_criteria).hash();
+    wider.data_source_config = config.into();
+    let plan = plan(&desired(vec![wider]), &remote, PlanOptions::default());
+    let Some(Action::ReplaceEval(replace)) = plan.actions.first() else {
+        panic!("{}", outline(&plan));
+    };
+    let changes: Vec<String> = replace
+        .forced_by
+        .iter()
+        .map(|c| format!("{} {:?} -> {:?}", c.path, c.old, c.new))
+        .collect();
+    insta::assert_snapshot!(changes.join("\n"), @r#"
+    data_source_config.item_schema.properties.city None -> Some(Object {"type": String("string")})
+    data_source_config.item_schema.required None -> Some(Array [String("city")])
+    "#);
+}
+
+#[test]
 fn a_grader_change_replaces_the_eval_and_runs_on_the_new_one() {
     let old = eval("mmlu", "eq", &[("baseline", "aa")]);
     let remote = vec![stored(&old, "eval_1", 100)];

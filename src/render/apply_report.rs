@@ -7,7 +7,7 @@ use std::io::{self, Write};
 use super::terminal::{key, printable};
 use crate::apply::Outcome;
 use crate::plan::Action;
-use crate::shown::shorten;
+use crate::shown::{count, shorten};
 
 /// `+ create eval `mmlu`: done (eval_...)`.
 pub fn outcome_line(action: &Action, outcome: &Outcome, out: &mut dyn Write) -> io::Result<()> {
@@ -52,11 +52,6 @@ pub struct Tally {
 pub struct GateTally {
     pub passed: usize,
     pub failed: Vec<String>,
-}
-
-/// `n thing` or `n things`.
-pub(crate) fn count(n: usize, one: &str, many: &str) -> String {
-    format!("{n} {}", if n == 1 { one } else { many })
 }
 
 /// `Summary: 7 actions done, 0 failed, 0 skipped; 2 gates passed, 1 failed (mmlu/baseline).`

@@ -4,7 +4,8 @@
 
 use serde_json::Value;
 
-use super::text_diff::{self, DiffLine};
+use super::outline::outline;
+use super::text_diff::{self, DiffLine, LineKind};
 use crate::plan::Change;
 
 /// Shown for the side of a change where the field does not exist.
@@ -47,7 +48,19 @@ impl FieldChange {
     }
 }
 
+/// A value added or removed as a whole (a new schema property, a new grader) is shown by
+/// itself, as one line when short, else as its lines marked `+` or `-`: there is nothing to
+/// diff it against, and a hunk header would only say so.
+const SHORT: usize = 100;
+
 fn body(old: Option<&Value>, new: Option<&Value>) -> ChangeBody {
+    match (old, new) {
+        (None, Some(value)) => return whole(value, LineKind::Added, |text| (ABSENT.into(), text)),
+        (Some(value), None) => {
+            return whole(value, LineKind::Removed, |text| (text, ABSENT.into()))
+        }
+        _ => {}
+    }
     if needs_diff(old) || needs_diff(new) {
         let lines = text_diff::unified(&as_text(old), &as_text(new));
         if !lines.is_empty() {
@@ -58,6 +71,24 @@ fn body(old: Option<&Value>, new: Option<&Value>) -> ChangeBody {
         old: inline(old),
         new: inline(new),
     }
+}
+
+fn whole(value: &Value, kind: LineKind, sides: fn(String) -> (String, String)) -> ChangeBody {
+    let one_line = value.to_string();
+    if !needs_diff(Some(value)) || one_line.chars().count() <= SHORT {
+        let (old, new) = sides(one_line);
+        return ChangeBody::Inline { old, new };
+    }
+    let lines = match value {
+        Value::String(text) => text.lines().map(String::from).collect(),
+        other => outline(other, 0),
+    };
+    ChangeBody::Diff(
+        lines
+            .into_iter()
+            .map(|text| DiffLine { kind, text })
+            .collect(),
+    )
 }
 
 fn needs_diff(value: Option<&Value>) -> bool {
@@ -110,6 +141,25 @@ mod tests {
         assert!(matches!(objects.body, ChangeBody::Diff(_)));
         let text = FieldChange::new("p", Some(&json!("a\nb")), Some(&json!("a\nc")));
         assert!(matches!(text.body, ChangeBody::Diff(_)));
+    }
+
+    #[test]
+    fn a_value_added_or_removed_whole_is_shown_by_itself_not_as_a_hunk() {
+        let property = FieldChange::new("p.city", None, Some(&json!({"type": "string"})));
+        let expected = ChangeBody::Inline {
+            old: ABSENT.into(),
+            new: "{\"type\":\"string\"}".into(),
+        };
+        assert_eq!(property.body, expected);
+        let long = json!({"type": "string_check", "name": "a long grader name, longer than a line", "input": "{{item.a}}", "reference": "{{item.b}}"});
+        let ChangeBody::Diff(lines) = FieldChange::new("g", Some(&long), None).body else {
+            panic!("a long value takes lines");
+        };
+        assert!(
+            lines.iter().all(|l| l.kind == LineKind::Removed),
+            "{lines:?}"
+        );
+        assert_eq!(lines[0].text, "type: \"string_check\"");
     }
 
     #[test]

@@ -9,7 +9,7 @@ use rayon::prelude::*;
 use super::field_change::{ChangeBody, FieldChange};
 use super::terminal::{self, paint, printable, Color};
 use super::text_diff::{DiffLine, LineKind};
-use super::view::{self, action_view, Segment};
+use super::view::{self, action_view, FieldValue, Segment};
 use super::Header;
 use crate::plan::{Action, ActionKind, KeptEval, Plan};
 
@@ -69,8 +69,16 @@ fn action_block(action: &Action, color: bool) -> String {
     for note in &view.notes {
         push_line(&mut out, &[note]);
     }
-    for (label, value) in &view.fields {
-        push_line(&mut out, &[label, ": ", &printable(value)]);
+    for field in &view.fields {
+        match &field.value {
+            FieldValue::Line(value) => push_line(&mut out, &[field.label, ": ", &printable(value)]),
+            FieldValue::Block(lines) => {
+                push_line(&mut out, &[field.label, ":"]);
+                for line in lines {
+                    push_line(&mut out, &["  ", &printable(line)]);
+                }
+            }
+        }
     }
     for change in &view.changes {
         push_change(&mut out, change, color);

@@ -9,8 +9,9 @@ use std::io::{self, Write};
 use super::field_change::{ChangeBody, FieldChange};
 use super::terminal::printable;
 use super::text_diff::DiffLine;
-use super::view::{self, action_view, ActionView, Segment};
+use super::view::{self, action_view, ActionView, FieldValue, Segment};
 use super::Header;
+use crate::plan::ActionKind;
 use crate::plan::{KeptEval, Plan, Summary};
 
 /// The comment stays under this many bytes. Bytes, not characters: a text of N bytes never
@@ -105,8 +106,14 @@ fn note(left_actions: usize, actions: usize, left_kept: usize) -> String {
 
 /// One folded action: headline as the summary, then reasons, notes, fields and changes.
 fn block(view: &ActionView) -> String {
+    // What destroys history (a replacement supersedes an eval, a delete removes it and its
+    // runs) is shown open; the rest folds.
+    let open = match view.kind {
+        ActionKind::Replace | ActionKind::Delete => " open",
+        _ => "",
+    };
     let mut out = format!(
-        "<details><summary><code>{}</code> {}</summary>\n\n",
+        "<details{open}><summary><code>{}</code> {}</summary>\n\n",
         html(view.kind.symbol()),
         summary_html(&view.headline)
     );
@@ -123,7 +130,10 @@ fn block(view: &ActionView) -> String {
     let mut items: Vec<String> = view
         .fields
         .iter()
-        .map(|(label, value)| format!("- {label}: {}\n", code(value)))
+        .map(|field| match &field.value {
+            FieldValue::Line(value) => format!("- {}: {}\n", field.label, code(value)),
+            FieldValue::Block(lines) => format!("- {}:\n{}", field.label, fenced("yaml", lines)),
+        })
         .collect();
     items.extend(view.changes.iter().map(change_item));
     if !items.is_empty() {
@@ -149,15 +159,20 @@ fn change_item(change: &FieldChange) -> String {
     }
 }
 
-/// A fenced `diff` block indented into its list item, its fence longer than any backtick
-/// run in the lines so that no line can close it.
 fn diff_block(lines: &[DiffLine]) -> String {
     let text: Vec<String> = lines
         .iter()
-        .map(|l| format!("{}{}", l.prefix(), printable(&l.text)))
+        .map(|l| format!("{}{}", l.prefix(), l.text))
         .collect();
+    fenced("diff", &text)
+}
+
+/// A fenced block indented into its list item, its fence longer than any backtick run in
+/// the lines so that no line can close it.
+fn fenced(language: &str, lines: &[String]) -> String {
+    let text: Vec<String> = lines.iter().map(|l| printable(l).into_owned()).collect();
     let fence = "`".repeat(longest_backtick_run(&text.concat()).max(2) + 1);
-    let mut out = format!("  {fence}diff\n");
+    let mut out = format!("  {fence}{language}\n");
     for line in text {
         out.push_str(&format!("  {line}\n"));
     }

@@ -11,6 +11,7 @@ mod human;
 mod items;
 mod json;
 mod markdown;
+mod outline;
 mod plan_file;
 mod run_result;
 mod runs;

@@ -40,6 +40,27 @@ fn markdown_snapshot() {
 }
 
 #[test]
+fn what_destroys_history_is_shown_open_in_markdown_and_the_rest_folds() {
+    let text = markdown_text(&plan());
+    let opened: Vec<&str> = text
+        .lines()
+        .filter(|l| l.starts_with("<details"))
+        .map(|l| {
+            if l.starts_with("<details open>") {
+                "open"
+            } else {
+                "folded"
+            }
+        })
+        .collect();
+    // create, run, update, run, replace, run, delete.
+    assert_eq!(
+        opened,
+        ["folded", "folded", "folded", "folded", "open", "folded", "open"]
+    );
+}
+
+#[test]
 fn the_first_human_line_names_target_and_endpoint() {
     let text = human_text(&plan(), false);
     let first = text.lines().next().unwrap_or_default();
@@ -51,7 +72,9 @@ fn the_first_human_line_names_target_and_endpoint() {
 
 #[test]
 fn a_long_prompt_changed_in_one_line_shows_that_line_not_the_whole_text() {
-    for text in [human_text(&plan(), false), markdown_text(&plan())] {
+    let mut plan = plan();
+    plan.actions.retain(|a| matches!(a, Action::ReplaceEval(_)));
+    for text in [human_text(&plan, false), markdown_text(&plan)] {
         assert!(text.contains("-Line 20: Summarize the article faithfully, rule 20."));
         assert!(text.contains("+Line 20: Quote the source for every claim you keep."));
         assert!(text.contains("Line 17:"), "context before the change");

@@ -6,11 +6,13 @@
 use serde_json::Value;
 
 use super::field_change::FieldChange;
+use super::outline::outline;
 use crate::manifest::model::Gate;
 use crate::plan::tags::{self, Metadata};
 use crate::plan::{
     Action, ActionKind, DeleteEval, KeptEval, NewEval, ReplaceEval, StartRun, Summary, UpdateEval,
 };
+use crate::shown::count;
 
 /// What an empty plan says instead of the summary line.
 pub(crate) const NO_CHANGES: &str = "No changes.";
@@ -38,9 +40,37 @@ pub(crate) struct ActionView {
     pub reasons: Vec<String>,
     /// Plain sentences about consequences.
     pub notes: Vec<&'static str>,
-    /// What a new object will hold: label and one-line value.
-    pub fields: Vec<(&'static str, String)>,
+    /// What a new object will hold.
+    pub fields: Vec<Field>,
     pub changes: Vec<FieldChange>,
+}
+
+/// One field of a new object: a label, and its value on the same line or as a block.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Field {
+    pub label: &'static str,
+    pub value: FieldValue,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum FieldValue {
+    Line(String),
+    /// Lines indented from 0, as `outline` writes them.
+    Block(Vec<String>),
+}
+
+fn line(label: &'static str, value: String) -> Field {
+    Field {
+        label,
+        value: FieldValue::Line(value),
+    }
+}
+
+fn block(label: &'static str, value: &Value) -> Field {
+    Field {
+        label,
+        value: FieldValue::Block(outline(value, 0)),
+    }
 }
 
 impl ActionView {
@@ -66,12 +96,15 @@ pub(crate) fn action_view(action: &Action) -> ActionView {
     }
 }
 
-/// `Plan: N to create, N to update, N to replace, N to delete, N runs to start.`, worded the
-/// same for every N (no "1 run") so that scripts can match it.
+/// `Plan: N to create, N to update, N to replace, N to delete, N runs to start.`
 pub(crate) fn summary_line(s: &Summary) -> String {
     format!(
-        "Plan: {} to create, {} to update, {} to replace, {} to delete, {} runs to start.",
-        s.create, s.update, s.replace, s.delete, s.runs
+        "Plan: {} to create, {} to update, {} to replace, {} to delete, {} to start.",
+        s.create,
+        s.update,
+        s.replace,
+        s.delete,
+        count(s.runs, "run", "runs")
     )
 }
 
@@ -149,7 +182,7 @@ fn delete_view(delete: &DeleteEval) -> ActionView {
     ];
     let mut view = ActionView::new(ActionKind::Delete, headline);
     view.reasons = words(&delete.reasons);
-    view.fields.push(("name", quoted(&delete.name)));
+    view.fields.push(line("name", quoted(&delete.name)));
     view
 }
 
@@ -164,59 +197,76 @@ fn run_view(run: &StartRun) -> ActionView {
     }
     let mut view = ActionView::new(ActionKind::Run, headline);
     view.reasons.push(run.reason.to_string());
-    view.fields.push(("name", quoted(&run.name)));
+    view.fields.push(line("name", quoted(&run.name)));
     let user = tags::user_part(&run.metadata);
     if !user.is_empty() {
-        view.fields.push(("metadata", compact(&user)));
+        view.fields.push(line("metadata", compact(&user)));
     }
-    view.fields.push(("data", run_data(run)));
+    view.fields.push(line("data", run_data(run)));
+    // What the run does with its data (a model, its prompts, its sampling), when more
+    // than a type: the data itself is the line above.
+    if let Some(settings) = run_settings(&run.data_source) {
+        view.fields.push(block("data_source", &settings));
+    }
     if let Some(gate) = &run.gate {
-        view.fields.push(("gate", gate_text(gate)));
+        view.fields.push(line("gate", gate_text(gate)));
     }
     view
 }
 
-fn eval_fields(new: &NewEval) -> Vec<(&'static str, String)> {
-    let mut fields = vec![("name", quoted(&new.name))];
+/// Everything a new eval will hold, field by field: what a reviewer approves.
+fn eval_fields(new: &NewEval) -> Vec<Field> {
+    let mut fields = vec![line("name", quoted(&new.name))];
     let user = tags::user_part(&new.metadata);
     if !user.is_empty() {
-        fields.push(("metadata", compact(&user)));
+        fields.push(line("metadata", compact(&user)));
     }
-    let config = new.data_source_config.get("type").and_then(Value::as_str);
-    fields.push((
-        "data_source_config",
-        config.unwrap_or("(no type)").to_string(),
-    ));
-    let graders: Vec<String> = new.testing_criteria.iter().map(grader_text).collect();
-    fields.push(("testing_criteria", graders.join(", ")));
+    fields.push(block("data_source_config", &new.data_source_config));
+    let graders = Value::Array(new.testing_criteria.to_vec());
+    fields.push(block("testing_criteria", &graders));
     fields
 }
 
-/// `string_check "exact"`: a grader's type and name.
-fn grader_text(grader: &Value) -> String {
-    let kind = grader
-        .get("type")
-        .and_then(Value::as_str)
-        .unwrap_or("(no type)");
-    match grader.get("name").and_then(Value::as_str) {
-        Some(name) => [kind, " ", &quoted(name)].concat(),
-        None => kind.to_string(),
-    }
+/// A run's data source without its source, when it says more than its type.
+fn run_settings(data_source: &Value) -> Option<Value> {
+    let map = data_source.as_object()?;
+    let settings: serde_json::Map<String, Value> = map
+        .iter()
+        .filter(|(key, _)| key.as_str() != "source")
+        .map(|(key, value)| (key.clone(), value.clone()))
+        .collect();
+    settings
+        .keys()
+        .any(|key| key != "type")
+        .then_some(Value::Object(settings))
 }
 
+/// Where a run's rows come from: a local file with its size, rows, content hash and whether
+/// the service has it already; else the source's type (and inline rows' count).
 fn run_data(run: &StartRun) -> String {
     if let Some(file) = &run.data_file {
-        let unit = if file.bytes == 1 { "byte" } else { "bytes" };
-        return format!("{} ({} {unit}, uploaded)", file.display, file.bytes);
+        let upload = match &file.uploaded {
+            Some(id) => format!("uploaded already as {id}"),
+            None => "to upload".to_string(),
+        };
+        return format!(
+            "{}: {}, {}, sha256 {}; {upload}",
+            file.display,
+            count(file.bytes as usize, "byte", "bytes"),
+            count(file.rows as usize, "row", "rows"),
+            &file.sha256[..file.sha256.len().min(12)],
+        );
     }
     let kind = run.data_source.get("type").and_then(Value::as_str);
-    let source = run
-        .data_source
-        .get("source")
-        .and_then(|source| source.get("type"))
-        .and_then(Value::as_str);
-    match (kind, source) {
-        (Some(kind), Some(source)) => format!("{kind} from {source}"),
+    let source = run.data_source.get("source");
+    let source_type = source.and_then(|s| s.get("type")).and_then(Value::as_str);
+    let rows = source
+        .and_then(|s| s.get("content"))
+        .and_then(Value::as_array)
+        .map(|rows| format!(" ({})", count(rows.len(), "row", "rows")))
+        .unwrap_or_default();
+    match (kind, source_type) {
+        (Some(kind), Some(source)) => format!("{kind} from {source}{rows}"),
         (Some(kind), None) => kind.to_string(),
         (None, _) => "(no type)".to_string(),
     }
@@ -256,7 +306,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_summary_line_keeps_its_wording_for_one() {
+    fn the_summary_line_counts_runs_in_words() {
         let s = Summary {
             create: 1,
             runs: 1,
@@ -264,7 +314,7 @@ mod tests {
         };
         assert_eq!(
             summary_line(&s),
-            "Plan: 1 to create, 0 to update, 0 to replace, 0 to delete, 1 runs to start."
+            "Plan: 1 to create, 0 to update, 0 to replace, 0 to delete, 1 run to start."
         );
     }
 }
