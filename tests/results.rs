@@ -66,11 +66,7 @@ const ROWS: &str = r#"{"item": {"city": "Paris", "answer": "Paris"}}
 {"item": {"city": "Bern", "answer": "Bern"}}
 "#;
 
-fn write(dir: &Path, name: &str, text: &str) {
-    let path = dir.join(name);
-    std::fs::create_dir_all(path.parent().unwrap_or(dir)).unwrap_or_else(|e| panic!("{e}"));
-    std::fs::write(path, text).unwrap_or_else(|e| panic!("{e}"));
-}
+use common::write;
 
 /// An emulator with the project applied and every run finished.
 async fn applied() -> (Server, String, tempfile::TempDir) {
@@ -135,29 +131,8 @@ async fn live_run(client: &Client, key: &str) -> (String, String) {
     (eval.id, run.id)
 }
 
-/// Snapshots `text` with ids, times and the emulator's address replaced by placeholders of
-/// the same width, so the snapshot keeps the table's real alignment.
 fn snapshot(name: &str, text: &str) {
-    let mut settings = insta::Settings::clone_current();
-    for (pattern, replacement) in [
-        (r"http://127\.0\.0\.1:\d+\S*", "[REPORT]".to_string()),
-        (r"\beval_[0-9a-f]{32}\b", format!("eval_{}", "x".repeat(32))),
-        (
-            r"\bevalrun_[0-9a-f]{32}\b",
-            format!("evalrun_{}", "x".repeat(32)),
-        ),
-        (
-            r"\boutputitem_[0-9a-f]{32}\b",
-            format!("outputitem_{}", "x".repeat(32)),
-        ),
-        (
-            r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ",
-            "YYYY-MM-DDTHH:MM:SSZ".to_string(),
-        ),
-    ] {
-        settings.add_filter(pattern, replacement);
-    }
-    settings.bind(|| insta::assert_snapshot!(name, text));
+    common::filters().bind(|| insta::assert_snapshot!(name, text));
 }
 
 #[tokio::test(flavor = "multi_thread")]

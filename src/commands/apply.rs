@@ -8,13 +8,13 @@ use std::path::Path;
 
 use super::plan::use_color;
 use super::session::Session;
-use super::wait::{self, Waited};
+use super::wait;
 use super::{load_valid, runtime};
 use crate::api::{self, Fetch, Runs};
 use crate::apply::{self, Outcome};
 use crate::cli::ApplyArgs;
 use crate::plan::{self, Desired, Plan, PlanOptions, Remote};
-use crate::render::{self, Header, Tally};
+use crate::render::{self, Header, Tally, Waited};
 use crate::Error;
 
 /// What to apply: the manifests of a project, or a plan saved by `plan --out`.
@@ -144,13 +144,12 @@ async fn finish(
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> Result<u8, Error> {
-    let Waited { incomplete, gates } =
-        wait::wait(&session.client, watched, args.timeout, out, err).await?;
-    say(err, &render::summary(tally, Some(&gates)))?;
-    if incomplete {
+    let waited: Waited = wait::wait(&session.client, watched, args.timeout, out, err).await?;
+    say(err, &render::summary(tally, Some(&waited)))?;
+    if !waited.incomplete.is_empty() {
         return Err(Error::Wait("a run did not complete".into()));
     }
-    Ok(if gates.failed.is_empty() { 0 } else { 3 })
+    Ok(if waited.failed.is_empty() { 0 } else { 3 })
 }
 
 fn say(err: &mut dyn Write, line: &str) -> Result<(), Error> {

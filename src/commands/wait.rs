@@ -12,7 +12,7 @@ use crate::apply::{Report, StartedRun};
 use crate::gate::{self, Verdict};
 use crate::manifest::model::Gate;
 use crate::plan::{live_by_key, Action, Desired, Plan, RemoteEval};
-use crate::render::{self, GateTally};
+use crate::render::{self, Waited};
 use crate::Error;
 
 /// How often a plain progress line is printed when there is no terminal.
@@ -25,13 +25,6 @@ pub(crate) struct Watched {
     pub eval_id: String,
     pub run_id: String,
     pub gate: Option<Gate>,
-}
-
-/// What the waited runs came to.
-pub(crate) struct Waited {
-    /// Some run failed, was canceled, or ended in a state evalctl does not know.
-    pub incomplete: bool,
-    pub gates: GateTally,
 }
 
 /// The runs a saved plan started, with the gates the plan recorded.
@@ -84,10 +77,7 @@ pub(crate) async fn wait(
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> Result<Waited, Error> {
-    let mut waited = Waited {
-        incomplete: false,
-        gates: GateTally::default(),
-    };
+    let mut waited = Waited::default();
     if watched.is_empty() {
         return Ok(waited);
     }
@@ -97,13 +87,14 @@ pub(crate) async fn wait(
         let verdict: Option<Verdict> = watch.gate.as_ref().map(|g| gate::judge(g, run));
         render::run_result(&watch.eval_key, &watch.run_key, run, verdict.as_ref(), out)
             .map_err(Error::Output)?;
-        waited.incomplete |= run.status != RunStatus::Completed;
+        let name = format!("{}/{}", watch.eval_key, watch.run_key);
+        if run.status != RunStatus::Completed {
+            waited.incomplete.push(name);
+            continue;
+        }
         match verdict {
-            Some(verdict) if !verdict.passed() => waited
-                .gates
-                .failed
-                .push(format!("{}/{}", watch.eval_key, watch.run_key)),
-            Some(_) => waited.gates.passed += 1,
+            Some(verdict) if !verdict.passed() => waited.failed.push(name),
+            Some(_) => waited.passed += 1,
             None => {}
         }
     }

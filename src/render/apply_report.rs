@@ -47,34 +47,48 @@ pub struct Tally {
     pub skipped: usize,
 }
 
-/// The gates `--wait` checked: how many passed, and the runs whose gate failed.
+/// What `--wait` found: how many gates passed, the runs whose gate failed, and the runs
+/// that did not complete (failed, canceled, or in a state evalctl does not know).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct GateTally {
+pub struct Waited {
     pub passed: usize,
     pub failed: Vec<String>,
+    pub incomplete: Vec<String>,
 }
 
 /// `Summary: 7 actions done, 0 failed, 0 skipped; 2 gates passed, 1 failed (mmlu/baseline).`
-pub fn summary(actions: Tally, gates: Option<&GateTally>) -> String {
+pub fn summary(actions: Tally, waited: Option<&Waited>) -> String {
     let mut line = format!(
         "Summary: {} done, {} failed, {} skipped",
         count(actions.done, "action", "actions"),
         actions.failed,
         actions.skipped
     );
-    if let Some(gates) = gates {
+    if let Some(waited) = waited {
         line.push_str(&format!(
             "; {} passed, {} failed",
-            count(gates.passed, "gate", "gates"),
-            gates.failed.len()
+            count(waited.passed, "gate", "gates"),
+            waited.failed.len()
         ));
-        if !gates.failed.is_empty() {
-            let names: Vec<String> = gates.failed.iter().map(|n| key(n)).collect();
-            line.push_str(&format!(" ({})", names.join(", ")));
+        named(&mut line, &waited.failed);
+        if !waited.incomplete.is_empty() {
+            line.push_str(&format!(
+                "; {} did not complete",
+                count(waited.incomplete.len(), "run", "runs")
+            ));
+            named(&mut line, &waited.incomplete);
         }
     }
     line.push('.');
     line
+}
+
+/// ` (`a/b`, `c/d`)` after a count, when there are names.
+fn named(line: &mut String, names: &[String]) {
+    if !names.is_empty() {
+        let names: Vec<String> = names.iter().map(|n| key(n)).collect();
+        line.push_str(&format!(" ({})", names.join(", ")));
+    }
 }
 
 #[cfg(test)]
@@ -92,13 +106,14 @@ mod tests {
             summary(one, None),
             "Summary: 1 action done, 1 failed, 0 skipped."
         );
-        let gates = GateTally {
+        let waited = Waited {
             passed: 2,
             failed: vec!["mmlu/baseline".into()],
+            incomplete: vec!["qa/nightly".into()],
         };
         assert_eq!(
-            summary(Tally::default(), Some(&gates)),
-            "Summary: 0 actions done, 0 failed, 0 skipped; 2 gates passed, 1 failed (`mmlu/baseline`)."
+            summary(Tally::default(), Some(&waited)),
+            "Summary: 0 actions done, 0 failed, 0 skipped; 2 gates passed, 1 failed (`mmlu/baseline`); 1 run did not complete (`qa/nightly`)."
         );
     }
 }

@@ -20,7 +20,7 @@ pub(crate) mod terminal;
 mod text_diff;
 mod view;
 
-pub use apply_report::{outcome_line, summary, GateTally, Tally};
+pub use apply_report::{outcome_line, summary, Tally, Waited};
 pub use items::{items_csv, items_json, items_jsonl, items_table, paging, ItemPage};
 pub use run_result::run_result;
 pub use runs::runs_table;
