@@ -60,6 +60,14 @@ pub struct ApplyArgs {
     pub strict: bool,
 }
 
+/// A duration that is not zero.
+pub fn parse_positive_duration(text: &str) -> Result<std::time::Duration, String> {
+    match parse_duration(text)? {
+        std::time::Duration::ZERO => Err(format!("`{text}` is no time at all: give at least 1s")),
+        duration => Ok(duration),
+    }
+}
+
 /// `90s`, `30m`, `2h`, or plain seconds.
 pub fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
     let text = text.trim();
@@ -96,8 +104,8 @@ pub struct TargetArgs {
     #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=256))]
     pub parallelism: u16,
     /// How long an answer may stall (no byte arriving) before the request is tried again,
-    /// e.g. `30s`, `2m`.
-    #[arg(long, default_value = "30s", value_parser = parse_duration)]
+    /// e.g. `30s`, `2m`; a whole answer may take four times as long.
+    #[arg(long, default_value = "30s", value_parser = parse_positive_duration)]
     pub request_timeout: std::time::Duration,
 }
 

@@ -22,7 +22,7 @@ pub fn grader_results(run: &EvalRun) -> Vec<GraderResult> {
         .map(|r| GraderResult {
             name: grader_name(&r.testing_criteria).to_string(),
             passed: r.passed,
-            graded: r.passed + r.failed,
+            graded: r.passed.saturating_add(r.failed),
         })
         .collect()
 }

@@ -129,7 +129,7 @@ fn invalid_summary(errors: usize, warnings: usize) -> String {
 /// An error's line as the terminal gets it: errors quote the service, whose text may hold
 /// control characters (a forged line, a cleared screen) or run for megabytes.
 pub fn error_line(text: &str) -> String {
-    render::terminal::printable(text).into_owned()
+    render::terminal::printable(&shown::shorten_to(text, 1_000)).into_owned()
 }
 
 /// Runs one command, writing data to `out` and diagnostics to `err`. Returns the exit code of

@@ -1,7 +1,7 @@
-//! Text from manifests and from the service as people are shown it: a value may be a
-//! megabyte long (a pasted file, a hostile answer), and a message or a table quoting it must
-//! stay readable, so long values are cut, saying how much was left out. Also counts with
-//! their nouns in agreement.
+//! Text from manifests and from the service as people are shown it: control characters
+//! escaped, so a name or a row holding an escape sequence cannot repaint the screen or forge
+//! a line; long values cut, saying how much was left out (a value may be a pasted file or a
+//! hostile answer); and counts with their nouns in agreement.
 
 use std::borrow::Cow;
 
@@ -18,10 +18,42 @@ pub(crate) fn shorten_to(text: &str, max: usize) -> Cow<'_, str> {
     match text.char_indices().nth(max) {
         None => Cow::Borrowed(text),
         Some((cut, _)) => {
-            let more = text[cut..].chars().count();
-            Cow::Owned(format!("{}… ({more} more characters)", &text[..cut]))
+            let more = count(
+                text[cut..].chars().count(),
+                "more character",
+                "more characters",
+            );
+            Cow::Owned(format!("{}… ({more})", &text[..cut]))
         }
     }
+}
+
+/// `text` with control characters (tabs aside) written as escapes such as `\u{1b}`.
+pub(crate) fn printable(text: &str) -> Cow<'_, str> {
+    if !text.chars().any(is_unsafe) {
+        return Cow::Borrowed(text);
+    }
+    Cow::Owned(
+        text.chars()
+            .map(|c| {
+                if is_unsafe(c) {
+                    c.escape_debug().to_string()
+                } else {
+                    c.to_string()
+                }
+            })
+            .collect(),
+    )
+}
+
+fn is_unsafe(c: char) -> bool {
+    c.is_control() && c != '\t'
+}
+
+/// A string as a JSON literal: quoted, with newlines and control characters escaped, and
+/// cut when long.
+pub(crate) fn quoted(text: &str) -> String {
+    serde_json::Value::String(shorten(text).into_owned()).to_string()
 }
 
 /// `1 run`, `3 runs`: a count and its noun, agreeing.

@@ -175,6 +175,7 @@ async fn apply_then_plan_has_no_changes_and_edits_converge() {
     edit(dir.path(), "operation: ilike", "operation: like");
     let replaced = evalctl(dir.path(), &["apply", "--auto-approve"], &base).await;
     assert_eq!(replaced.code, 0, "{}", replaced.transcript());
+    snapshot("apply_a_replacement", &[&replaced], &base);
     let after = Counted::of(&base).await;
     let new_live = after.live("capitals");
     assert_eq!(new_live.len(), 1);
@@ -213,6 +214,7 @@ async fn apply_then_plan_has_no_changes_and_edits_converge() {
     assert_eq!(Counted::of(&base).await.live("inline").len(), 1);
     let pruned = evalctl(dir.path(), &["apply", "--auto-approve", "--prune"], &base).await;
     assert_eq!(pruned.code, 0, "{}", pruned.transcript());
+    snapshot("apply_kept_then_pruned", &[&kept, &pruned], &base);
     assert_eq!(Counted::of(&base).await.live("inline").len(), 0);
     server.shutdown().await;
 }

@@ -21,7 +21,7 @@ const EVALS: &str = r#"evals:
       type: custom
       item_schema: { type: object, properties: { a: { type: string } }, required: [a] }
     testing_criteria:
-      - { type: string_check, name: same, input: "{{item.a}}", reference: x, operation: eq }
+      - { type: string_check, name: "same\e[2J", input: "{{item.a}}", reference: x, operation: eq }
     runs:
       once:
         data_source: { type: jsonl, source: { type: file_content, content: [ { item: { a: "x\u001b[2J" } } ] } }
@@ -145,12 +145,7 @@ async fn a_stalled_answer_is_given_up_after_a_bounded_number_of_attempts() {
     let dir = project();
     let planned = evalctl(dir.path(), &["plan", "--request-timeout", "1s"], &server).await;
     assert_eq!(planned.code, 1, "{}", planned.transcript());
-    let shown = planned
-        .transcript()
-        .replace(&server.base_url(), "[EMULATOR]");
-    // The waits between attempts are jittered.
-    let shown = regex_lite(&shown);
-    insta::assert_snapshot!(shown);
+    snapshot("stall", &planned, &server);
     assert_eq!(
         server.take_requests().len(),
         3,
@@ -159,18 +154,19 @@ async fn a_stalled_answer_is_given_up_after_a_bounded_number_of_attempts() {
     server.shutdown().await;
 }
 
-/// `retrying in 0.7s` with its number of seconds replaced.
-fn regex_lite(text: &str) -> String {
-    text.lines()
-        .map(|line| match line.split_once("retrying in ") {
-            Some((head, tail)) => {
-                let rest = tail.split_once("s: ").map_or("", |(_, rest)| rest);
-                format!("{head}retrying in [WAIT]s: {rest}")
-            }
-            None => line.to_string(),
-        })
-        .collect::<Vec<_>>()
-        .join("\n")
+#[tokio::test(flavor = "multi_thread")]
+async fn an_answer_that_trickles_is_bounded_as_a_whole() {
+    let server = misbehaving(Misbehavior::Trickle).await;
+    let dir = project();
+    let planned = evalctl(dir.path(), &["plan", "--request-timeout", "1s"], &server).await;
+    assert_eq!(planned.code, 1, "{}", planned.transcript());
+    snapshot("trickle", &planned, &server);
+    assert_eq!(
+        server.take_requests().len(),
+        3,
+        "the first attempt and two more"
+    );
+    server.shutdown().await;
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -46,16 +46,19 @@ fn assert_rejected(case: &str, outcome: &Outcome) {
 #[test]
 fn every_invalid_fixture_is_rejected_with_its_location() {
     let dir = repo_root().join("tests/fixtures/invalid");
+    let mut cases = 0;
     insta::glob!(&dir, "*", |case| {
         // Each case is a directory; the README beside them lists what each must say.
         if !case.is_dir() || case == dir {
             return;
         }
+        cases += 1;
         let name = case.file_name().unwrap_or_default().to_string_lossy();
         let outcome = evalctl(&dir, &["validate", &name]);
         assert_rejected(&name, &outcome);
         insta::assert_snapshot!(outcome.transcript());
     });
+    assert!(cases >= 50, "only {cases} bad-manifest cases");
 }
 
 fn project(files: &[(&str, &str)]) -> tempfile::TempDir {

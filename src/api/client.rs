@@ -32,6 +32,9 @@ pub const STALL: Duration = Duration::from_secs(30);
 /// Attempts after a stall: a service that stalls once is likely to again, and each costs a
 /// whole `STALL`.
 const STALL_RETRIES: u32 = 2;
+/// An answer that trickles (a byte now and then, never stalling) is given this many stall
+/// times in all.
+const ANSWER_STALLS: u32 = 4;
 /// An upload may take long to send; it is bounded by `STALL` between bytes, and this in all.
 const UPLOAD_DEADLINE: Duration = Duration::from_secs(30 * 60);
 
@@ -308,11 +311,17 @@ impl Client {
                 stalled: false,
             })?;
         self.inner.requests.fetch_add(1, Ordering::Relaxed);
+        // A stall is caught between bytes; an answer that trickles is bounded as a whole.
+        let deadline = match body {
+            Some(Body::Upload { .. }) => UPLOAD_DEADLINE,
+            _ => self.inner.stall.saturating_mul(ANSWER_STALLS),
+        };
         let mut request = self
             .inner
             .http
             .request(method.clone(), url.clone())
-            .headers(self.headers());
+            .headers(self.headers())
+            .timeout(deadline);
         request = match body {
             None => request,
             Some(Body::Json(value)) => request.json(value),
@@ -322,10 +331,11 @@ impl Client {
                 let form = reqwest::multipart::Form::new()
                     .text("purpose", "evals")
                     .part("file", part);
-                request.multipart(form).timeout(UPLOAD_DEADLINE)
+                request.multipart(form)
             }
         };
-        let mut response = request.send().await.map_err(|e| self.transport(&e))?;
+        let transport = |e: &reqwest::Error| self.transport(e, deadline);
+        let mut response = request.send().await.map_err(|e| transport(&e))?;
         let status = response.status();
         tracing::debug!(%method, path = %url.path(), status = status.as_u16(), "response");
         if response
@@ -336,7 +346,7 @@ impl Client {
         }
         let headers = response.headers().clone();
         let mut bytes = Vec::new();
-        while let Some(chunk) = response.chunk().await.map_err(|e| self.transport(&e))? {
+        while let Some(chunk) = response.chunk().await.map_err(|e| transport(&e))? {
             if bytes.len() + chunk.len() > MAX_BODY_BYTES {
                 return Err(Attempt::TooLarge);
             }
@@ -354,9 +364,9 @@ impl Client {
     }
 
     /// A transport failure as an attempt's outcome.
-    fn transport(&self, error: &reqwest::Error) -> Attempt {
+    fn transport(&self, error: &reqwest::Error, deadline: Duration) -> Attempt {
         Attempt::Transport {
-            message: describe_transport(error, self.inner.stall),
+            message: describe_transport(error, self.inner.stall, deadline),
             not_sent: error.is_connect(),
             stalled: error.is_timeout(),
         }
@@ -632,8 +642,12 @@ fn next_cursor(
 }
 
 /// A transport error without the URL's query (which holds nothing secret, but is noise).
-fn describe_transport(error: &reqwest::Error, stall: Duration) -> String {
-    let timed_out = format!("no answer for {}s", stall.as_secs_f64());
+fn describe_transport(error: &reqwest::Error, stall: Duration, deadline: Duration) -> String {
+    let timed_out = format!(
+        "timed out (no byte for {}s, or no whole answer within {}s)",
+        stall.as_secs_f64(),
+        deadline.as_secs_f64()
+    );
     let kind = if error.is_timeout() {
         timed_out.as_str()
     } else if error.is_connect() {

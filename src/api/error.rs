@@ -26,17 +26,11 @@ pub enum ApiError {
     #[error("cannot build the HTTP client: {0}")]
     Setup(String),
     /// An id from the service that is not shaped like one: it is never put in a request.
-    #[error("the service gave {kind} id {}, which is not an id (ids are letters, digits, `_` and `-`): evalctl does not send it in a request", quoted(id))]
+    #[error("the service gave {kind} id {}, which is not an id (ids are letters, digits, `_` and `-`): evalctl does not send it in a request", crate::shown::quoted(id))]
     BadId {
         kind: super::path::IdKind,
         id: String,
     },
-}
-
-/// A value from the service in a message: quoted and escaped, and cut when long.
-fn quoted(text: &str) -> String {
-    let shown = crate::shown::shorten(text);
-    serde_json::Value::String(shown.into_owned()).to_string()
 }
 
 /// The service answered with an error status.

@@ -100,13 +100,8 @@ pub async fn apply(
     };
     let uploads = Uploads::prepare(client, plan, uploads).await;
     let new_ids = create_evals(client, plan, &mut outcomes).await;
+    // Every replacement whose new eval was created is told here, with its old eval marked.
     supersede_and_update(client, plan, &new_ids, &mut outcomes).await;
-    // Replacements whose old eval was not reached still have their outcome to tell.
-    for index in 0..plan.actions.len() {
-        if let (Action::ReplaceEval(_), Some(held)) = (&plan.actions[index], outcomes.take(index)) {
-            outcomes.set(index, held);
-        }
-    }
     delete(client, plan, &mut outcomes).await;
     let started = start_runs(client, plan, &new_ids, &uploads, &mut outcomes).await;
     let outcomes = outcomes

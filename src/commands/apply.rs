@@ -14,7 +14,7 @@ use crate::api::{self, Fetch, Runs};
 use crate::apply::{self, Outcome};
 use crate::cli::ApplyArgs;
 use crate::plan::{self, Desired, Plan, PlanOptions, Remote};
-use crate::render::{self, Header, Tally, Waited};
+use crate::render::{self, Header, Tally};
 use crate::Error;
 
 /// What to apply: the manifests of a project, or a plan saved by `plan --out`.
@@ -28,6 +28,7 @@ pub(crate) fn apply(
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> Result<u8, Error> {
+    let out = &mut super::Unbroken(out);
     let source = match saved_plan(&args.path)? {
         Some((header, plan)) => Source::Saved(header, plan),
         None => {
@@ -80,7 +81,9 @@ async fn run(
     };
     render::human(&plan, &session.header, use_color(), out).map_err(Error::Output)?;
     let mut tally = Tally::default();
-    if !plan.is_empty() {
+    let report = if plan.is_empty() {
+        None
+    } else {
         confirm(args.auto_approve, err)?;
         writeln!(out).map_err(Error::Output)?;
         let uploads = remote.as_ref().map(|r| r.uploads.as_slice());
@@ -93,31 +96,39 @@ async fn run(
             // A line that cannot be written is found again by the final summary.
             let _ = render::outcome_line(&plan.actions[index], outcome, out);
         };
-        let report = apply::apply(&session.client, &plan, uploads, &mut told).await;
-        let unfinished = tally.failed + tally.skipped;
-        if unfinished > 0 {
-            say(err, &render::summary(tally, None))?;
-            return Err(Error::ApplyFailed { unfinished });
-        }
-        if !args.wait {
-            say(err, &render::summary(tally, None))?;
-            return Ok(0);
-        }
-        let watched = match &desired {
-            Some(desired) => wanted_now(session, desired).await?,
-            None => wait::started_by(&plan, &report),
-        };
-        return finish(session, args, &watched, tally, out, err).await;
-    }
-    if !args.wait {
-        return Ok(0);
-    }
-    // Nothing to change: the gates a CI job depends on are still checked.
-    let watched = match (&desired, &remote) {
-        (Some(desired), Some(remote)) => wait::wanted(desired, &remote.evals),
-        _ => Vec::new(),
+        Some(apply::apply(&session.client, &plan, uploads, &mut told).await)
     };
-    finish(session, args, &watched, tally, out, err).await
+    let unfinished = tally.failed + tally.skipped;
+    if unfinished > 0 || !args.wait {
+        say(err, &render::summary(tally, None))?;
+        return match unfinished {
+            0 => Ok(0),
+            _ => Err(Error::ApplyFailed { unfinished }),
+        };
+    }
+    // The gates a CI job depends on are checked whether or not this apply changed anything.
+    let watched = match (&desired, &report, &remote) {
+        (Some(desired), Some(_), _) => wanted_now(session, desired).await,
+        (Some(desired), None, Some(remote)) => Ok(wait::wanted(desired, &remote.evals)),
+        (None, Some(report), _) => Ok(wait::started_by(&plan, report)),
+        _ => Ok(Vec::new()),
+    };
+    let waited = match watched {
+        Ok(watched) => wait::wait(&session.client, &watched, args.timeout, out, err).await,
+        Err(error) => Err(error),
+    };
+    let waited = match waited {
+        Ok(waited) => waited,
+        Err(error) => {
+            say(err, &render::summary(tally, None))?;
+            return Err(error);
+        }
+    };
+    say(err, &render::summary(tally, Some(&waited)))?;
+    if !waited.incomplete.is_empty() {
+        return Err(Error::Wait("a run did not complete".into()));
+    }
+    Ok(if waited.failed.is_empty() { 0 } else { 3 })
 }
 
 /// Every run the manifests want, as the service holds them after this apply.
@@ -132,24 +143,6 @@ async fn wanted_now(session: &Session, desired: &Desired) -> Result<Vec<wait::Wa
     )
     .await?;
     Ok(wait::wanted(desired, &remote.evals))
-}
-
-/// Waits for the watched runs, prints their results, and ends with the summary: exit 3
-/// when every run completed but a gate failed, an error when a run did not complete.
-async fn finish(
-    session: &Session,
-    args: &ApplyArgs,
-    watched: &[wait::Watched],
-    tally: Tally,
-    out: &mut dyn Write,
-    err: &mut dyn Write,
-) -> Result<u8, Error> {
-    let waited: Waited = wait::wait(&session.client, watched, args.timeout, out, err).await?;
-    say(err, &render::summary(tally, Some(&waited)))?;
-    if !waited.incomplete.is_empty() {
-        return Err(Error::Wait("a run did not complete".into()));
-    }
-    Ok(if waited.failed.is_empty() { 0 } else { 3 })
 }
 
 fn say(err: &mut dyn Write, line: &str) -> Result<(), Error> {

@@ -55,6 +55,27 @@ pub(crate) fn check_prune(prune: bool, project: &Project, path: &Path) -> Result
     Ok(())
 }
 
+/// Stdout for a command whose work and exit code matter more than its printout: a reader
+/// that went away (`evalctl apply --auto-approve | head`) neither stops the work nor turns
+/// its exit code (a failed gate's 3, `plan --detailed-exitcode`'s 2) into a success.
+pub(crate) struct Unbroken<'a>(pub &'a mut dyn Write);
+
+impl Write for Unbroken<'_> {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        match self.0.write(bytes) {
+            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(bytes.len()),
+            written => written,
+        }
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        match self.0.flush() {
+            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+            flushed => flushed,
+        }
+    }
+}
+
 pub(crate) fn runtime() -> Result<tokio::runtime::Runtime, Error> {
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -13,6 +13,7 @@ use crate::render::{self, Header};
 use crate::Error;
 
 pub(crate) fn plan(args: &PlanArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<u8, Error> {
+    let out = &mut super::Unbroken(out);
     let project = load_valid(&args.path, args.strict, err)?;
     super::check_prune(args.prune, &project, &args.path)?;
     let (plan, header) = runtime()?.block_on(async {

@@ -15,7 +15,7 @@ use crate::api::{self, ApiError, Client, Fetch, Runs};
 use crate::cli::{ItemStatus, Order, ResultsArgs, ResultsFormat};
 use crate::manifest::diagnostic::did_you_mean;
 use crate::manifest::Project;
-use crate::plan::{run_key_of, RemoteEval};
+use crate::plan::{live_by_key, run_key_of, RemoteEval};
 use crate::render::{self, ItemPage};
 use crate::Error;
 
@@ -51,7 +51,9 @@ async fn fetch(
     };
     let remote = api::fetch(client, &history).await?.evals;
     let evals = runs::project_evals(&remote, project, Some(&args.eval_key))?;
-    let (eval, run) = find_run(&evals, &args.eval_key, &args.run)?;
+    let live = live_by_key(&remote, &project.name);
+    let live = live.get(args.eval_key.as_str()).map(|live| live.newest);
+    let (eval, run) = find_run(&evals, live, &args.eval_key, &args.run)?;
     let shown = format!(
         "{}/{}: run {} ({}) of the {} eval {}",
         args.eval_key,
@@ -73,14 +75,11 @@ async fn fetch(
 /// of the key (runs of superseded evals are reached by id).
 fn find_run<'a>(
     evals: &[&'a RemoteEval],
+    live: Option<&'a RemoteEval>,
     eval_key: &str,
-    run: &str,
+    run: &'a str,
 ) -> Result<(&'a RemoteEval, &'a EvalRun), Error> {
-    let live = evals.iter().copied().find(|e| !e.is_superseded());
-    let by_key = live.and_then(|e| {
-        let newest = e.runs.iter().rev().find(|r| run_key_of(r) == Some(run));
-        newest.map(|r| (e, r))
-    });
+    let by_key = live.and_then(|e| e.newest_run_of_key(run).map(|r| (e, r)));
     let by_id = || {
         evals
             .iter()

@@ -3,6 +3,7 @@
 //! before a manifest change still show. Also what `results` shares: fetching that history
 //! and choosing the evals of a key, with the "no such eval" error and its suggestion.
 
+use std::cmp::Reverse;
 use std::io::Write;
 
 use super::session::Session;
@@ -53,14 +54,7 @@ pub(crate) fn project_evals<'r>(
         .iter()
         .filter(|e| e.managed_by(&project.name))
         .collect();
-    evals.sort_by(|a, b| {
-        (a.key(), a.is_superseded(), -a.created_at, &a.id).cmp(&(
-            b.key(),
-            b.is_superseded(),
-            -b.created_at,
-            &b.id,
-        ))
-    });
+    evals.sort_by_key(|e| (e.key(), e.is_superseded(), Reverse(e.created_at), &e.id));
     let Some(key) = key else {
         return Ok(evals);
     };

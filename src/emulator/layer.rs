@@ -18,6 +18,9 @@ use super::ids;
 use super::misbehavior;
 use super::state::AppState;
 
+/// Requests kept in the log `Server::take_requests` empties.
+const MAX_LOGGED: usize = 10_000;
+
 /// Closes the request's connection without an answer; the server puts one in every request.
 #[derive(Clone)]
 pub(crate) struct ConnectionKill(pub(crate) Arc<Notify>);
@@ -28,10 +31,13 @@ pub(crate) async fn around(
     next: Next,
 ) -> Response {
     let _answering = state.in_flight.enter();
-    state
-        .requests
-        .lock()
-        .push(format!("{} {}", request.method(), request.uri()));
+    {
+        let mut requests = state.requests.lock();
+        // A log for tests; a long-running `serve` must not grow it forever.
+        if requests.len() < MAX_LOGGED {
+            requests.push(format!("{} {}", request.method(), request.uri()));
+        }
+    }
     if state.config.latency_ms > 0 {
         tokio::time::sleep(Duration::from_millis(state.config.latency_ms)).await;
     }

@@ -1,6 +1,6 @@
 //! A service that cannot be trusted, for testing clients (`serve --misbehave`): ids shaped
 //! to escape a request path and paint the terminal, a listing that never ends, an answer
-//! that stalls, one of hundreds of megabytes, and a redirect elsewhere. Each is how a broken
+//! that stalls or trickles, one of hundreds of megabytes, and a redirect elsewhere. Each is how a broken
 //! proxy, a compromised endpoint or a typo'd URL looks from the client's side; the client
 //! must stay bounded, say what happened, and send nothing it should not.
 
@@ -21,6 +21,8 @@ pub enum Misbehavior {
     EndlessPages,
     /// No request is ever answered.
     Stall,
+    /// Listings answer a byte every half second, never stalling, never ending.
+    Trickle,
     /// Listings answer 200 MB (streamed, with no length announced).
     HugeBody,
     /// Every request is redirected to another host.
@@ -49,6 +51,7 @@ pub(crate) async fn instead(misbehavior: Misbehavior, listing: bool) -> Option<R
             Some(response)
         }
         Misbehavior::HugeBody if listing => Some(huge()),
+        Misbehavior::Trickle if listing => Some(trickle()),
         _ => None,
     }
 }
@@ -108,6 +111,17 @@ fn endless(value: &mut Value) {
     }
     value["has_more"] = Value::Bool(true);
     value["last_id"] = Value::String(id);
+}
+
+fn trickle() -> Response {
+    let bytes = futures_util::stream::unfold((), |()| async {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        Some((
+            Ok::<Bytes, std::convert::Infallible>(Bytes::from_static(b" ")),
+            (),
+        ))
+    });
+    Response::new(Body::from_stream(bytes))
 }
 
 fn huge() -> Response {

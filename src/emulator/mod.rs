@@ -126,8 +126,9 @@ impl Server {
         self.state.in_flight.take_peak()
     }
 
-    /// Every API request received since the last call, as `METHOD /path?query` (the path as
-    /// it arrived, percent-encoding and all): what a client sent, seen from here.
+    /// The API requests received since the last call (the first 10,000), as
+    /// `METHOD /path?query` (the path as it arrived, percent-encoding and all): what a client
+    /// sent, seen from here.
     pub fn take_requests(&self) -> Vec<String> {
         std::mem::take(&mut *self.state.requests.lock())
     }

@@ -4,7 +4,7 @@
 
 use std::fmt;
 
-use crate::shown::shorten_to;
+use crate::shown::{printable, shorten_to};
 
 /// How bad a problem is: errors fail `validate` (exit 1), warnings do not.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -81,7 +81,7 @@ impl fmt::Display for Diagnostic {
             Severity::Warning => "warning",
         };
         // A message may quote a value of any length (a pasted file as a `type:`): cut.
-        writeln!(f, "{label}: {}", shorten_to(&self.message, MESSAGE_CHARS))?;
+        writeln!(f, "{label}: {}", shown(&self.message))?;
         let gutter = self
             .location
             .as_ref()
@@ -92,7 +92,7 @@ impl fmt::Display for Diagnostic {
             if !loc.line_text.is_empty() {
                 let (text, column, width) = excerpt(&loc.line_text, loc.column, loc.width);
                 writeln!(f, "{pad} |")?;
-                writeln!(f, "{} | {}", loc.line, text.trim_end())?;
+                writeln!(f, "{} | {}", loc.line, printable(text.trim_end()))?;
                 let marker_pad = " ".repeat(column.saturating_sub(1));
                 writeln!(f, "{pad} | {marker_pad}{}", "^".repeat(width.max(1)))?;
             }
@@ -101,7 +101,7 @@ impl fmt::Display for Diagnostic {
             writeln!(f, "{pad} = field: {path}")?;
         }
         for note in &self.notes {
-            writeln!(f, "{pad} = {}", shorten_to(note, MESSAGE_CHARS))?;
+            writeln!(f, "{pad} = {}", shown(note))?;
         }
         Ok(())
     }
@@ -109,6 +109,11 @@ impl fmt::Display for Diagnostic {
 
 /// Longest message or note shown.
 const MESSAGE_CHARS: usize = 500;
+
+/// A message or note for the terminal: it may quote a manifest's or a data file's text.
+fn shown(text: &str) -> String {
+    printable(&shorten_to(text, MESSAGE_CHARS)).into_owned()
+}
 
 /// Widest source excerpt shown; longer lines (minified JSON, generated files) are cut to a
 /// window around the column.
@@ -156,6 +161,22 @@ pub(crate) fn did_you_mean<'a>(
         .map(|(_, c)| c)
 }
 
+/// The one of `known` that `found` is a typo of: differing in case only, or within two
+/// edits. Stricter than `did_you_mean`: a match here turns a value evalctl would pass through
+/// into an error.
+pub(crate) fn typo_of<'a>(found: &str, known: &[&'a str]) -> Option<&'a str> {
+    // Two edits change the length by two at most; a longer value is no typo, and comparing
+    // it would cost its length times each name's.
+    let close_in_length = |name: &str| found.chars().count().abs_diff(name.chars().count()) <= 2;
+    known
+        .iter()
+        .filter(|name| close_in_length(name))
+        .map(|name| (strsim::damerau_levenshtein(found, name), *name))
+        .filter(|(edits, name)| *edits <= 2 || found.eq_ignore_ascii_case(name))
+        .min_by_key(|(edits, _)| *edits)
+        .map(|(_, name)| name)
+}
+
 /// `` `a`, `b` or `c` `` for messages that list what was expected.
 pub(crate) fn one_of<'a>(items: impl IntoIterator<Item = &'a str>) -> String {
     let items: Vec<String> = items.into_iter().map(|i| format!("`{i}`")).collect();
@@ -184,6 +205,17 @@ mod tests {
         assert!(text.chars().count() <= EXCERPT_CHARS + 2);
         assert_eq!(text.chars().nth(column - 1), Some('X'));
         assert_eq!(width, 1);
+    }
+
+    #[test]
+    fn typos_are_two_edits_or_a_case_away() {
+        let known = ["string_check", "custom", "jsonl", "label_model"];
+        assert_eq!(typo_of("string_chek", &known), Some("string_check"));
+        assert_eq!(typo_of("String_Check", &known), Some("string_check"));
+        assert_eq!(typo_of("costum", &known), Some("custom"));
+        assert_eq!(typo_of("jsnol", &known), Some("jsonl"));
+        assert_eq!(typo_of("azure_ai_evaluator", &known), None);
+        assert_eq!(typo_of(&"x".repeat(1 << 20), &known), None);
     }
 
     #[test]

@@ -92,11 +92,7 @@ fn discover(path: &Path) -> Result<Discovered, Diagnostic> {
     };
     let canonical_start = std::fs::canonicalize(start)
         .map_err(|e| Diagnostic::error(format!("cannot read `{}`: {}", start.display(), e)))?;
-    let marked = canonical_start
-        .ancestors()
-        .enumerate()
-        .find(|(_, dir)| SETTINGS_FILES.iter().any(|f| dir.join(f).is_file()));
-    let Some((levels_up, root)) = marked else {
+    let Some((levels_up, root)) = find_root(&canonical_start) else {
         let files = if metadata.is_dir() {
             list_manifests(path, &shown)?
         } else {
@@ -127,6 +123,26 @@ fn discover(path: &Path) -> Result<Discovered, Diagnostic> {
         files,
         focus,
     })
+}
+
+/// Whether `dir` is a project's root: it holds `evalctl.yaml`.
+fn marks_project(dir: &Path) -> bool {
+    SETTINGS_FILES.iter().any(|f| dir.join(f).is_file())
+}
+
+/// The nearest directory from `start` upward that marks a project, and how many levels up
+/// it is. The search stops at a repository's root (a directory with `.git`): a project is
+/// never found above the repository it is used from.
+fn find_root(start: &Path) -> Option<(usize, &Path)> {
+    for (levels, dir) in start.ancestors().enumerate() {
+        if marks_project(dir) {
+            return Some((levels, dir));
+        }
+        if dir.join(".git").exists() {
+            return None;
+        }
+    }
+    None
 }
 
 fn list_manifests(dir: &Path, shown: &str) -> Result<Vec<(String, PathBuf)>, Diagnostic> {
@@ -179,7 +195,8 @@ fn display_path(path: &Path) -> String {
 }
 
 /// Collects `*.yaml`/`*.yml` below `dir` in a stable order, skipping hidden entries (such as
-/// `.evalctl/`, where the local target keeps its state) and the settings file.
+/// `.evalctl/`, where the local target keeps its state), the settings file, and directories
+/// that are projects of their own (they hold an `evalctl.yaml`).
 fn walk(dir: &Path, shown: &str, out: &mut Vec<(String, PathBuf)>) -> std::io::Result<()> {
     let mut entries: Vec<_> = std::fs::read_dir(dir)?
         .map(|entry| entry.map(|e| (e.file_name(), e)))
@@ -198,7 +215,9 @@ fn walk(dir: &Path, shown: &str, out: &mut Vec<(String, PathBuf)>) -> std::io::R
         };
         let file_type = entry.file_type()?;
         if file_type.is_dir() {
-            walk(&path, &child, out)?;
+            if !marks_project(&path) {
+                walk(&path, &child, out)?;
+            }
         } else if (name.ends_with(".yaml") || name.ends_with(".yml"))
             && !SETTINGS_FILES.contains(&name.as_str())
         {

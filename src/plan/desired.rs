@@ -76,10 +76,8 @@ impl DataFileRef {
             .path
             .file_stem()
             .map_or_else(|| "data".into(), |s| s.to_string_lossy().to_string());
-        format!(
-            "{stem}.evalctl-{}.jsonl",
-            &self.sha256[..self.sha256.len().min(NAMED_HASH)]
-        )
+        let hash = self.sha256.get(..NAMED_HASH).unwrap_or(&self.sha256);
+        format!("{stem}.evalctl-{hash}.jsonl")
     }
 
     /// An upload of this content that a run can use now.
@@ -96,7 +94,8 @@ impl DataFileRef {
 pub enum UploadState {
     /// `processed` (or `uploaded`, or no status: services that process nothing).
     Ready,
-    /// `pending` or `running`: Azure processes uploads asynchronously.
+    /// `pending` or `running` (Azure processes uploads asynchronously), or a status the
+    /// service may have added since: waited for, within a deadline.
     Processing,
     /// `error`, `deleting`, `deleted`: never to be used.
     Unusable,
@@ -105,8 +104,8 @@ pub enum UploadState {
 pub fn upload_state(status: &str) -> UploadState {
     match status {
         "processed" | "uploaded" | "" => UploadState::Ready,
-        "pending" | "running" => UploadState::Processing,
-        _ => UploadState::Unusable,
+        "error" | "deleting" | "deleted" => UploadState::Unusable,
+        _ => UploadState::Processing,
     }
 }
 

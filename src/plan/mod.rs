@@ -38,15 +38,6 @@ pub struct Remote {
     pub uploads: Vec<FileObject>,
 }
 
-impl From<Vec<RemoteEval>> for Remote {
-    fn from(evals: Vec<RemoteEval>) -> Remote {
-        Remote {
-            evals,
-            uploads: Vec::new(),
-        }
-    }
-}
-
 /// Options that change what is planned.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct PlanOptions {
@@ -450,18 +441,38 @@ fn run_change(run: &DesiredRun, previous: &EvalRun, uploads: &[FileObject]) -> R
             },
         })
     });
-    // Fields the manifest sets, compared by value; the service's echo may add others.
+    // Fields the manifest sets that the service echoes otherwise; a field it does not echo
+    // is not known to differ.
     let fields = run
         .data_source
         .as_object()
         .into_iter()
         .flatten()
         .filter(|(field, value)| {
-            field.as_str() != "source" && previous.data_source.get(field.as_str()) != Some(value)
+            let echoed = previous.data_source.get(field.as_str());
+            field.as_str() != "source"
+                && echoed
+                    .is_some_and(|echoed| setting_text(field, echoed) != setting_text(field, value))
         })
         .map(|(field, _)| field.clone())
         .collect();
     RunChange { data, fields }
+}
+
+/// A data source setting as compared: by value (key order and number spelling aside), and
+/// template messages in their canonical form, since the service echoes them expanded.
+fn setting_text(field: &str, value: &Value) -> String {
+    let template = value.get("template").and_then(Value::as_array);
+    match (field, template) {
+        ("input_messages", Some(messages)) => {
+            let messages: Vec<String> = messages
+                .iter()
+                .map(|m| canonical::message_canonical(m).text())
+                .collect();
+            format!("{}:[{}]", value["type"], messages.join(","))
+        }
+        _ => canonical::canonical_json(value),
+    }
 }
 
 /// Name and metadata differences, including tags changed outside evalctl.

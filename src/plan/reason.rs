@@ -6,6 +6,8 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
+use crate::shown::count;
+
 /// Two reasons are equal when they say the same: a reason read back from a saved plan
 /// equals the one that was saved.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -67,15 +69,15 @@ const SHOWN_HASH: usize = 12;
 
 impl fmt::Display for DataVersion {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.rows {
-            Some(1) => write!(f, "1 row")?,
-            Some(rows) => write!(f, "{rows} rows")?,
-            None => write!(f, "rows unknown")?,
+        let mut parts = Vec::new();
+        if let Some(rows) = self.rows {
+            parts.push(count(rows as usize, "row", "rows"));
         }
-        match &self.sha256 {
-            Some(hash) => write!(f, ", sha256 {}", &hash[..hash.len().min(SHOWN_HASH)]),
-            None => Ok(()),
+        if let Some(hash) = &self.sha256 {
+            let shown = hash.get(..SHOWN_HASH).unwrap_or(hash);
+            parts.push(format!("sha256 {shown}"));
         }
+        f.write_str(&parts.join(", "))
     }
 }
 
@@ -107,10 +109,23 @@ impl fmt::Display for RunChange {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut parts = Vec::new();
         if let Some(data) = &self.data {
-            parts.push(format!(
-                "data file `{}` changed: {} -> {}",
-                data.file, data.before, data.after
-            ));
+            // Without the earlier content hash (its upload is gone, or not evalctl's), the
+            // data may be the same: say what is known, not that it changed.
+            parts.push(match data.before.sha256 {
+                Some(_) => format!(
+                    "data file `{}` changed: {} -> {}",
+                    data.file, data.before, data.after
+                ),
+                None => {
+                    let graded = data.before.rows.map_or(String::new(), |rows| {
+                        format!(" (it graded {})", count(rows as usize, "row", "rows"))
+                    });
+                    format!(
+                        "data file `{}` is {}; the version the last run of this key graded is not known{graded}",
+                        data.file, data.after
+                    )
+                }
+            });
         }
         if !self.fields.is_empty() {
             let fields: Vec<String> = self.fields.iter().map(|f| format!("`{f}`")).collect();
@@ -165,6 +180,25 @@ mod tests {
         assert_eq!(
             Reason::RunChanged(change).to_string(),
             "data file `data/v1.jsonl` changed: 120 rows, sha256 1a2b3c4d5e6f -> 1 row, sha256 9f8e7d6c5b4a; data source changed: `model`"
+        );
+    }
+
+    #[test]
+    fn an_unknown_earlier_version_is_not_called_a_change() {
+        let change = RunChange {
+            data: Some(DataChange {
+                file: "data/v1.jsonl".into(),
+                before: DataVersion::default(),
+                after: DataVersion {
+                    sha256: Some("9f8e7d6c5b4a39281706".into()),
+                    rows: Some(3),
+                },
+            }),
+            fields: Vec::new(),
+        };
+        assert_eq!(
+            change.to_string(),
+            "data file `data/v1.jsonl` is 3 rows, sha256 9f8e7d6c5b4a; the version the last run of this key graded is not known"
         );
     }
 

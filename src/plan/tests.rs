@@ -328,12 +328,15 @@ fn changed_data_starts_one_new_run_and_nothing_else() {
 #[test]
 fn a_changed_data_source_field_is_named() {
     let e = eval("mmlu", "eq", &[("baseline", "aa")]);
-    let remote = vec![stored(&e, "eval_1", 100)];
+    let mut remote = vec![stored(&e, "eval_1", 100)];
     let mut changed = e.clone();
     if let Some(run) = changed.runs.get_mut("baseline") {
         run.data_source = json!({"type": "jsonl", "source": {"type": "file", "path": "data.jsonl"}, "item_reference": "item.x"}).into();
         run.spec_hash = "another".into();
     }
+    // A field the service does not echo is not known to differ.
+    insta::assert_snapshot!(plan_of(&desired(vec![changed.clone()]), &remote), @"> run mmlu/baseline on eval_1 (no run of this key has the current run spec)");
+    remote[0].runs[0].data_source["item_reference"] = json!("item.old");
     insta::assert_snapshot!(plan_of(&desired(vec![changed]), &remote), @"> run mmlu/baseline on eval_1 (data source changed: `item_reference`)");
 }
 

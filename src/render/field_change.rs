@@ -7,6 +7,7 @@ use serde_json::Value;
 use super::outline::outline;
 use super::text_diff::{self, DiffLine, LineKind};
 use crate::plan::Change;
+use crate::shown::shorten_to;
 
 /// Shown for the side of a change where the field does not exist.
 pub(crate) const ABSENT: &str = "(absent)";
@@ -67,10 +68,31 @@ fn body(old: Option<&Value>, new: Option<&Value>) -> ChangeBody {
             return ChangeBody::Diff(lines);
         }
     }
-    ChangeBody::Inline {
-        old: inline(old),
-        new: inline(new),
+    let (old, new) = around_the_difference(inline(old), inline(new));
+    ChangeBody::Inline { old, new }
+}
+
+/// One-line values longer than this are shown as a window where they first differ.
+const WINDOW: usize = 160;
+
+/// Both sides from a little before where they first differ, each cut to `WINDOW`, so a
+/// long one-line prompt changed near its end shows the change, not two equal beginnings.
+fn around_the_difference(old: String, new: String) -> (String, String) {
+    if old.chars().count() <= WINDOW && new.chars().count() <= WINDOW {
+        return (old, new);
     }
+    let same = old
+        .chars()
+        .zip(new.chars())
+        .take_while(|(a, b)| a == b)
+        .count();
+    let start = same.saturating_sub(WINDOW / 4);
+    let window = |text: &str| {
+        let rest: String = text.chars().skip(start).collect();
+        let lead = if start > 0 { "…" } else { "" };
+        format!("{lead}{}", shorten_to(&rest, WINDOW))
+    };
+    (window(&old), window(&new))
 }
 
 fn whole(value: &Value, kind: LineKind, sides: fn(String) -> (String, String)) -> ChangeBody {
@@ -160,6 +182,22 @@ mod tests {
             "{lines:?}"
         );
         assert_eq!(lines[0].text, "type: \"string_check\"");
+    }
+
+    #[test]
+    fn a_long_one_line_value_is_shown_where_it_changed() {
+        let head = "Grade the answer. ".repeat(30);
+        let change = FieldChange::new(
+            "prompt",
+            Some(&json!(format!("{head}Be strict."))),
+            Some(&json!(format!("{head}Be lenient."))),
+        );
+        let ChangeBody::Inline { old, new } = change.body else {
+            panic!("one line stays inline");
+        };
+        assert!(old.starts_with('…') && old.contains("Be strict."), "{old}");
+        assert!(new.starts_with('…') && new.contains("Be lenient."), "{new}");
+        assert!(new.chars().count() < 200, "{new}");
     }
 
     #[test]

@@ -39,14 +39,9 @@ pub fn items_jsonl(page: &ItemPage, out: &mut dyn Write) -> io::Result<()> {
 /// Where the page ends, so a user can ask for the next one with `--after`.
 pub fn paging(page: &ItemPage, out: &mut dyn Write) -> io::Result<()> {
     let last = page.last_id.as_deref().unwrap_or("-");
-    let count = page.items.len();
-    let noun = if count == 1 { "item" } else { "items" };
+    let items = crate::shown::count(page.items.len(), "item", "items");
     let last = super::terminal::printable(last);
-    write!(
-        out,
-        "{count} {noun}, has_more: {}, last_id: {last}",
-        page.has_more
-    )?;
+    write!(out, "{items}, has_more: {}, last_id: {last}", page.has_more)?;
     match (&page.last_id, page.has_more) {
         (Some(_), true) => writeln!(out, " (next page: --after {last})"),
         _ => writeln!(out),

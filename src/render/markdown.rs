@@ -58,7 +58,7 @@ fn head(plan: &Plan, header: &Header) -> String {
     let mut head = format!(
         "### evalctl plan for project {}\n\nTarget {} ({})\n\n",
         code(&plan.project),
-        code(header.target.name()),
+        code(&header.target.to_string()),
         code(&header.endpoint)
     );
     head.push_str(&table(&plan.summary()));

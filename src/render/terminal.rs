@@ -5,8 +5,6 @@
 
 use std::borrow::Cow;
 
-use crate::shown::shorten_to;
-
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Color {
     Red,
@@ -39,40 +37,15 @@ pub(crate) fn paint(text: &str, color: Color, enabled: bool) -> Cow<'_, str> {
     }
 }
 
-/// Characters of one value or line shown; the JSON output has everything.
-const MAX_SHOWN: usize = 1_000;
-
-/// `text` with control characters (tabs aside) written as escapes such as `\u{1b}`, and cut
-/// when longer than a screen can usefully show.
-pub(crate) fn printable(text: &str) -> Cow<'_, str> {
-    let text = shorten_to(text, MAX_SHOWN);
-    if !text.chars().any(is_unsafe) {
-        return text;
-    }
-    Cow::Owned(
-        text.chars()
-            .map(|c| {
-                if is_unsafe(c) {
-                    c.escape_debug().to_string()
-                } else {
-                    c.to_string()
-                }
-            })
-            .collect(),
-    )
-}
+pub(crate) use crate::shown::printable;
 
 /// A key in backticks, or as a quoted string when backticks would not delimit it safely.
 pub(crate) fn key(text: &str) -> String {
-    if text.is_empty() || text.contains('`') || text.chars().any(is_unsafe) {
+    if text.is_empty() || text.contains('`') || printable(text) != text {
         serde_json::Value::String(text.to_string()).to_string()
     } else {
         ["`", text, "`"].concat()
     }
-}
-
-fn is_unsafe(c: char) -> bool {
-    c.is_control() && c != '\t'
 }
 
 #[cfg(test)]
@@ -84,13 +57,6 @@ mod tests {
         assert_eq!(printable("a\x1b[2Jb"), "a\\u{1b}[2Jb");
         assert_eq!(key("evil\x1b"), "\"evil\\u001b\"");
         assert_eq!(key("plain-key"), "`plain-key`");
-    }
-
-    #[test]
-    fn long_text_is_cut() {
-        let long = "x".repeat(5_000);
-        let shown = printable(&long);
-        assert!(shown.ends_with("… (4000 more characters)"), "{shown}");
     }
 
     #[test]

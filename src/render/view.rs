@@ -12,7 +12,7 @@ use crate::plan::tags::{self, Metadata};
 use crate::plan::{
     Action, ActionKind, DeleteEval, KeptEval, NewEval, ReplaceEval, StartRun, Summary, UpdateEval,
 };
-use crate::shown::count;
+use crate::shown::{count, quoted};
 
 /// What an empty plan says instead of the summary line.
 pub(crate) const NO_CHANGES: &str = "No changes.";
@@ -254,7 +254,7 @@ fn run_data(run: &StartRun) -> String {
             file.display,
             count(file.bytes as usize, "byte", "bytes"),
             count(file.rows as usize, "row", "rows"),
-            &file.sha256[..file.sha256.len().min(12)],
+            file.sha256.get(..12).unwrap_or(&file.sha256),
         );
     }
     let kind = run.data_source.get("type").and_then(Value::as_str);
@@ -289,12 +289,6 @@ fn gate_text(gate: &Gate) -> String {
 
 fn words(reasons: &[crate::plan::Reason]) -> Vec<String> {
     reasons.iter().map(ToString::to_string).collect()
-}
-
-/// A string as a JSON literal: quoted, with newlines and control characters escaped.
-pub(crate) fn quoted(text: &str) -> String {
-    // Serializing a `str` into memory cannot fail.
-    serde_json::to_string(text).unwrap_or_default()
 }
 
 fn compact(metadata: &Metadata) -> String {

@@ -202,6 +202,8 @@ pub fn filters() -> insta::Settings {
             "YYYY-MM-DDTHH:MM:SSZ".to_string(),
         ),
         (r"/tmp/\.tmp[A-Za-z0-9]+", "[TMP]".to_string()),
+        // Waits between retries are jittered.
+        (r"retrying in \d+\.\ds", "retrying in [WAIT]s".to_string()),
     ] {
         settings.add_filter(pattern, replacement);
     }

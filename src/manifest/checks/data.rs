@@ -13,6 +13,7 @@ use sha2::{Digest, Sha256};
 
 use crate::manifest::diagnostic::{Diagnostic, Location};
 use crate::manifest::load::read_text;
+use crate::shown::count;
 
 /// At most this many row problems are listed per data file and eval; the rest are counted.
 const MAX_ROW_PROBLEMS: usize = 10;
@@ -152,9 +153,14 @@ pub(crate) fn read_rows(path: &Path, display: &str) -> (Option<Rows>, Vec<Diagno
         })
         .collect();
     if problems.len() > MAX_ROW_PROBLEMS {
+        let more = count(problems.len() - MAX_ROW_PROBLEMS, "more row", "more rows");
+        let verb = if problems.len() - MAX_ROW_PROBLEMS == 1 {
+            "is"
+        } else {
+            "are"
+        };
         diagnostics.push(Diagnostic::error(format!(
-            "{} more rows of `{display}` are not valid",
-            problems.len() - MAX_ROW_PROBLEMS
+            "{more} of `{display}` {verb} not valid"
         )));
     }
     if rows.file.rows == 0 {
@@ -226,8 +232,10 @@ pub(crate) fn check_rows(
         out.push(diagnostic);
     }
     if more > 0 {
+        let verb = if more == 1 { "does" } else { "do" };
         out.push(Diagnostic::error(format!(
-            "{more} more rows of `{}` do not match `item_schema`",
+            "{} of `{}` {verb} not match `item_schema`",
+            count(more, "more row", "more rows"),
             rows.file.display
         )));
     }

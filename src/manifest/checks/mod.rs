@@ -21,7 +21,7 @@ use partial::PartialEval;
 use schemas::{ItemSchema, SchemaCache};
 use templates::{Namespaces, SampleAccess};
 
-use super::diagnostic::{did_you_mean, one_of, Diagnostic};
+use super::diagnostic::{did_you_mean, one_of, typo_of, Diagnostic};
 use super::finding::Finding;
 use super::load::{EvalOrigin, Sources};
 use super::model::open::KnownTypes;
@@ -33,16 +33,6 @@ use super::model::{
 use super::node::{FieldPath, Node, Segment};
 use super::source::{SourceFile, Span};
 use crate::shown::shorten;
-
-/// The known type `found` is a typo of: one differing in case only, or within two edits.
-fn typo_of<'a>(found: &str, known: &[&'a str]) -> Option<&'a str> {
-    known
-        .iter()
-        .map(|name| (strsim::damerau_levenshtein(found, name), *name))
-        .filter(|(edits, name)| *edits <= 2 || found.eq_ignore_ascii_case(name))
-        .min_by_key(|(edits, _)| *edits)
-        .map(|(_, name)| name)
-}
 
 /// Metadata keys starting with this are evalctl's ownership tags (design §3).
 pub const RESERVED_PREFIX: &str = "evalctl_";

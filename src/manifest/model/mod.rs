@@ -90,19 +90,12 @@ pub enum Target {
     Openai,
 }
 
-impl Target {
-    pub fn name(self) -> &'static str {
-        match self {
-            Target::Local => "local",
-            Target::Azure => "azure",
-            Target::Foundry => "foundry",
-            Target::Openai => "openai",
-        }
-    }
-}
-
 impl std::fmt::Display for Target {
+    /// The name the command line takes (the one `evalctl.yaml` and plan files use too).
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.name())
+        match clap::ValueEnum::to_possible_value(self) {
+            Some(value) => f.write_str(value.get_name()),
+            None => Ok(()),
+        }
     }
 }
