@@ -139,34 +139,26 @@ async fn a_listing_that_never_ends_is_followed_a_bounded_number_of_pages() {
     server.shutdown().await;
 }
 
+/// An answer that stalls (no byte at all) fails at the stall time, one that trickles (a byte
+/// every half second) at four times it; either way a request has three attempts, each said.
 #[tokio::test(flavor = "multi_thread")]
-async fn a_stalled_answer_is_given_up_after_a_bounded_number_of_attempts() {
-    let server = misbehaving(Misbehavior::Stall).await;
-    let dir = project();
-    let planned = evalctl(dir.path(), &["plan", "--request-timeout", "1s"], &server).await;
-    assert_eq!(planned.code, 1, "{}", planned.transcript());
-    snapshot("stall", &planned, &server);
-    assert_eq!(
-        server.take_requests().len(),
-        3,
-        "the first attempt and two more"
-    );
-    server.shutdown().await;
-}
-
-#[tokio::test(flavor = "multi_thread")]
-async fn an_answer_that_trickles_is_bounded_as_a_whole() {
-    let server = misbehaving(Misbehavior::Trickle).await;
-    let dir = project();
-    let planned = evalctl(dir.path(), &["plan", "--request-timeout", "1s"], &server).await;
-    assert_eq!(planned.code, 1, "{}", planned.transcript());
-    snapshot("trickle", &planned, &server);
-    assert_eq!(
-        server.take_requests().len(),
-        3,
-        "the first attempt and two more"
-    );
-    server.shutdown().await;
+async fn a_stalled_or_trickling_answer_is_given_up_after_a_bounded_number_of_attempts() {
+    for (misbehavior, name) in [
+        (Misbehavior::Stall, "stall"),
+        (Misbehavior::Trickle, "trickle"),
+    ] {
+        let server = misbehaving(misbehavior).await;
+        let dir = project();
+        let planned = evalctl(dir.path(), &["plan", "--request-timeout", "1s"], &server).await;
+        assert_eq!(planned.code, 1, "{}", planned.transcript());
+        snapshot(name, &planned, &server);
+        assert_eq!(
+            server.take_requests().len(),
+            3,
+            "{name}: the first attempt and two more"
+        );
+        server.shutdown().await;
+    }
 }
 
 #[tokio::test(flavor = "multi_thread")]
