@@ -41,6 +41,12 @@ pub enum Error {
     Usage(String),
     #[error("the saved plan is stale: {0}")]
     StalePlan(String),
+    /// Foundry project types planned for another target.
+    #[error("the manifests use Foundry project types in {}, and the target is {target}", shown::count(*.count, "place", "places"))]
+    ProjectOnlyTypes {
+        target: manifest::model::Target,
+        count: usize,
+    },
     /// A saved plan applied with a flag naming another target or endpoint.
     #[error("this plan was made for {0}")]
     PlanMadeFor(String),

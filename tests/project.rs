@@ -238,15 +238,14 @@ fn init_writes_a_project_that_works_at_once_and_never_overwrites() {
 fn strict_makes_warnings_errors() {
     let dir = teams();
     let b = "evals/team-b/b.yaml";
-    let unknown =
-        "      - { type: azure_ai_evaluator, name: f1, evaluator_name: builtin.f1_score }\n";
+    let unknown = "      - { type: future_grader, name: f1, evaluator: tomorrow }\n";
     write(dir.path(), b, &format!("{TEAM_B}{unknown}"));
     let lenient = evalctl(dir.path(), &["validate"]);
     assert_code(&lenient, 0);
     assert!(
         lenient
             .stderr
-            .starts_with("warning: grader type `azure_ai_evaluator`"),
+            .starts_with("warning: grader type `future_grader`"),
         "{}",
         lenient.stderr
     );

@@ -230,10 +230,10 @@ fn a_missing_path_is_an_error_not_a_panic() {
 #[test]
 fn warnings_do_not_fail_validation() {
     let manifest = "evals:
-  foundry:
-    data_source_config: {type: azure_ai_source, scenario: red_team}
+  future:
+    data_source_config: {type: tomorrows_source, scenario: red_team}
     testing_criteria:
-      - {type: azure_ai_evaluator, name: violence, evaluator_name: builtin.violence}
+      - {type: tomorrows_grader, name: violence, evaluator_name: builtin.violence}
 ";
     let dir = project(&[
         ("evalctl.yaml", "project: demo\n"),
@@ -245,19 +245,19 @@ fn warnings_do_not_fail_validation() {
     --- stdout
     valid: project `demo`, 1 eval, 0 runs, 0 data files (2 warnings)
     --- stderr
-    warning: data source config type `azure_ai_source` is not known to evalctl; it is passed through verbatim
+    warning: data source config type `tomorrows_source` is not known to evalctl; it is passed through verbatim
      --> evals.yaml:3:32
       |
-    3 |     data_source_config: {type: azure_ai_source, scenario: red_team}
-      |                                ^^^^^^^^^^^^^^^
-      = field: evals.foundry.data_source_config.type
+    3 |     data_source_config: {type: tomorrows_source, scenario: red_team}
+      |                                ^^^^^^^^^^^^^^^^
+      = field: evals.future.data_source_config.type
 
-    warning: grader type `azure_ai_evaluator` is not known to evalctl; it is passed through verbatim
+    warning: grader type `tomorrows_grader` is not known to evalctl; it is passed through verbatim
      --> evals.yaml:5:16
       |
-    5 |       - {type: azure_ai_evaluator, name: violence, evaluator_name: builtin.violence}
-      |                ^^^^^^^^^^^^^^^^^^
-      = field: evals.foundry.testing_criteria[0].type
+    5 |       - {type: tomorrows_grader, name: violence, evaluator_name: builtin.violence}
+      |                ^^^^^^^^^^^^^^^^
+      = field: evals.future.testing_criteria[0].type
     ");
 }
 

@@ -34,6 +34,7 @@ pub(crate) fn apply(
         None => {
             let project = load_valid(&args.path, args.strict, err)?;
             super::check_prune(args.prune, &project, &args.path)?;
+            super::check_surface(&project, Session::target_of(&project, &args.target)?, err)?;
             Source::Project(project)
         }
     };

@@ -55,6 +55,25 @@ pub(crate) fn check_prune(prune: bool, project: &Project, path: &Path) -> Result
     Ok(())
 }
 
+/// Types only Foundry projects accept are errors for any other target, shown like the
+/// manifests' other errors (file, line, column) before anything is asked of the service.
+pub(crate) fn check_surface(
+    project: &Project,
+    target: crate::manifest::model::Target,
+    err: &mut dyn Write,
+) -> Result<(), Error> {
+    if target == crate::manifest::model::Target::Foundry || project.project_only.is_empty() {
+        return Ok(());
+    }
+    for diagnostic in &project.project_only {
+        writeln!(err, "{diagnostic}").map_err(Error::Output)?;
+    }
+    Err(Error::ProjectOnlyTypes {
+        target,
+        count: project.project_only.len(),
+    })
+}
+
 /// Stdout for a command whose work and exit code matter more than its printout: a reader
 /// that went away (`evalctl apply --auto-approve | head`) neither stops the work nor turns
 /// its exit code (a failed gate's 3, `plan --detailed-exitcode`'s 2) into a success.

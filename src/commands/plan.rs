@@ -16,6 +16,7 @@ pub(crate) fn plan(args: &PlanArgs, out: &mut dyn Write, err: &mut dyn Write) ->
     let out = &mut super::Unbroken(out);
     let project = load_valid(&args.path, args.strict, err)?;
     super::check_prune(args.prune, &project, &args.path)?;
+    super::check_surface(&project, Session::target_of(&project, &args.target)?, err)?;
     let (plan, header) = runtime()?.block_on(async {
         let session = Session::open(&project, &args.target).await?;
         let planned = plan_project(&session, &project, args.prune, err).await;

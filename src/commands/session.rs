@@ -37,6 +37,15 @@ fn env(name: &str) -> Option<String> {
     std::env::var(name).ok()
 }
 
+fn project_inputs<'a>(project: &Project, args: &'a TargetArgs) -> target::TargetInputs<'a> {
+    target::TargetInputs {
+        cli_target: args.target,
+        cli_endpoint: args.endpoint.as_deref(),
+        settings_target: project.target,
+        env: &env,
+    }
+}
+
 pub(crate) struct Session {
     pub client: Client,
     /// What the plan's first line names: the target and the API base URL (for `local`, the
@@ -51,12 +60,7 @@ impl Session {
     /// The session of a project: `--target`, else `EVALCTL_TARGET`, else `target:` in
     /// `evalctl.yaml`. A remote target needs the project's name declared.
     pub(crate) async fn open(project: &Project, args: &TargetArgs) -> Result<Session, Error> {
-        let inputs = target::TargetInputs {
-            cli_target: args.target,
-            cli_endpoint: args.endpoint.as_deref(),
-            settings_target: project.target,
-            env: &env,
-        };
+        let inputs = project_inputs(project, args);
         let chosen = target::choose(&inputs)?;
         if chosen != Target::Local && project.named_by == NamedBy::Directory {
             return Err(Error::UnnamedProject {
@@ -66,6 +70,11 @@ impl Session {
             });
         }
         Session::connect(&project.root, chosen, &inputs, args).await
+    }
+
+    /// The target a project's session would use, before connecting.
+    pub(crate) fn target_of(project: &Project, args: &TargetArgs) -> Result<Target, Error> {
+        Ok(target::choose(&project_inputs(project, args))?)
     }
 
     /// The session a saved plan was made for: its target and endpoint, whatever the

@@ -42,6 +42,9 @@ pub struct Project {
     pub data_files: BTreeMap<PathBuf, DataFile>,
     /// The evals the user pointed at (a file or directory below the root), when not all.
     pub focus: Option<Focus>,
+    /// Where the manifests use types only Foundry projects accept (located errors for any
+    /// other target).
+    pub project_only: Vec<Diagnostic>,
 }
 
 /// Where a project's name comes from.
@@ -188,6 +191,7 @@ fn build_project(sources: load::Sources, checked: checks::Checked) -> Project {
         evals,
         data_files: checked.data_files,
         focus,
+        project_only: checked.project_only,
     }
 }
 

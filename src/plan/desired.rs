@@ -205,7 +205,7 @@ fn run_spec_hash(
     file: Option<&DataFileRef>,
     eval_hash: &str,
 ) -> String {
-    let is_file = matches!(typed, RunDataSource::Known(known) if matches!(known.source(), RunSource::File { .. }));
+    let is_file = matches!(typed, RunDataSource::Known(known) if matches!(known.source(), Some(RunSource::File { .. })));
     let data_source = match (is_file, file, data_source.as_object()) {
         (true, Some(file), Some(map)) => {
             let by_content = Canon::Object(vec![

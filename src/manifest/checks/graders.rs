@@ -50,6 +50,20 @@ impl EvalChecker<'_> {
         if !known {
             return;
         }
+        // A Foundry evaluator's inputs are templates like any grader's.
+        if let Some(mapping) = node.get("data_mapping") {
+            let names: Vec<String> = mapping
+                .entries()
+                .iter()
+                .map(|e| e.key.to_string())
+                .collect();
+            for name in names {
+                let field_path = path.key("data_mapping").key(&name);
+                if let Some(text) = self.find(&field_path).and_then(|n| n.as_str()) {
+                    self.template(text, &field_path, ns);
+                }
+            }
+        }
         for field in ["input", "reference"] {
             let field_path = path.key(field);
             match node.get(field).map(|n| &n.value) {
@@ -115,6 +129,15 @@ impl EvalChecker<'_> {
                     self.error(
                         &path.key("pass_threshold"),
                         format!("`pass_threshold` {t} is outside the score range [{min}, {max}]"),
+                    );
+                }
+            }
+            KnownGrader::AzureAiEvaluator(g) => {
+                self.project_only(path, "azure_ai_evaluator");
+                if g.evaluator_name.trim().is_empty() {
+                    self.error(
+                        &path.key("evaluator_name"),
+                        "`evaluator_name` is empty: name a built-in (`builtin.f1_score`) or a catalog evaluator",
                     );
                 }
             }

@@ -48,6 +48,9 @@ pub const RUN_RESERVED_PAIRS: usize = 3;
 pub(crate) struct Checked {
     pub data_files: BTreeMap<PathBuf, DataFile>,
     pub run_files: BTreeMap<(String, String), PathBuf>,
+    /// Where the manifests use types only Foundry projects accept: errors for any other
+    /// target, decided once the target is known.
+    pub project_only: Vec<Diagnostic>,
 }
 
 /// What the threads checking evals share: each data file read once, each distinct
@@ -62,35 +65,41 @@ pub(crate) fn check(sources: &Sources) -> (Vec<Diagnostic>, Checked) {
     let shared = Shared::default();
     // Evals are checked on all cores; results are gathered in key order so the output does
     // not depend on which thread finished first.
-    let checked: Vec<(Vec<Diagnostic>, RunFiles)> = sources
+    let checked: Vec<EvalChecked> = sources
         .evals
         .par_iter()
         .map(|(key, origin)| check_eval(sources, key, origin, &shared))
         .collect();
     let mut diagnostics = Vec::new();
     let mut run_files = BTreeMap::new();
-    for (found, files) in checked {
-        diagnostics.extend(found);
-        run_files.extend(files);
+    let mut project_only = Vec::new();
+    for eval in checked {
+        diagnostics.extend(eval.diagnostics);
+        run_files.extend(eval.run_files);
+        project_only.extend(eval.project_only);
     }
     (
         diagnostics,
         Checked {
             data_files: shared.data.into_files(),
             run_files,
+            project_only,
         },
     )
+}
+
+/// What checking one eval found.
+#[derive(Default)]
+struct EvalChecked {
+    diagnostics: Vec<Diagnostic>,
+    run_files: RunFiles,
+    project_only: Vec<Diagnostic>,
 }
 
 /// The data file of each run with a `file` source, by (eval key, run key).
 type RunFiles = BTreeMap<(String, String), PathBuf>;
 
-fn check_eval(
-    sources: &Sources,
-    key: &str,
-    origin: &EvalOrigin,
-    shared: &Shared,
-) -> (Vec<Diagnostic>, RunFiles) {
+fn check_eval(sources: &Sources, key: &str, origin: &EvalOrigin, shared: &Shared) -> EvalChecked {
     let document = &sources.documents[origin.document];
     let base = FieldPath::default().key("evals").key(key);
     // By its index: looking each key up would take time quadratic in a file of many evals.
@@ -118,15 +127,22 @@ fn check_eval(
         findings: Vec::new(),
         data: Vec::new(),
         run_files: BTreeMap::new(),
+        project_only: Vec::new(),
     };
     checker.check(shared);
-    let mut diagnostics: Vec<Diagnostic> = checker
-        .findings
-        .into_iter()
-        .map(|f| f.into_diagnostic(source))
-        .collect();
+    let diagnose = |findings: Vec<Finding>| -> Vec<Diagnostic> {
+        findings
+            .into_iter()
+            .map(|f| f.into_diagnostic(source))
+            .collect()
+    };
+    let mut diagnostics = diagnose(checker.findings);
     diagnostics.extend(checker.data);
-    (diagnostics, checker.run_files)
+    EvalChecked {
+        diagnostics,
+        run_files: checker.run_files,
+        project_only: diagnose(checker.project_only),
+    }
 }
 
 /// Whether `key` is a valid eval or run key: `[a-z0-9][a-z0-9._-]{0,62}`.
@@ -156,6 +172,8 @@ struct EvalChecker<'a> {
     /// Problems located in data files rather than in the manifest.
     data: Vec<Diagnostic>,
     run_files: RunFiles,
+    /// Types only Foundry projects accept, where they are used.
+    project_only: Vec<Finding>,
 }
 
 impl<'a> EvalChecker<'a> {
@@ -218,6 +236,20 @@ impl<'a> EvalChecker<'a> {
             ),
         };
         self.findings.push(finding);
+    }
+
+    /// Notes a type only Foundry projects accept, at the `type` of the object at `path`.
+    pub(super) fn project_only(&mut self, path: &FieldPath, kind: &str) {
+        let type_path = path.key("type");
+        let span = self.span_of(&type_path);
+        self.project_only.push(
+            Finding::error(
+                span,
+                &type_path,
+                format!("`{kind}` is a Foundry project type: Azure OpenAI resources and OpenAI do not accept it"),
+            )
+            .note("help: use `--target foundry` (a project endpoint, `.../api/projects/<project>`), or remove it"),
+        );
     }
 
     fn check(&mut self, shared: &Shared) {
@@ -287,14 +319,9 @@ impl<'a> EvalChecker<'a> {
             }
             _ => true,
         };
-        let sampling_run = self.eval.runs.values().any(|run| {
-            matches!(
-                run.data_source(),
-                Some(RunDataSource::Known(
-                    KnownRunDataSource::Completions(_) | KnownRunDataSource::Responses(_)
-                ))
-            )
-        });
+        let sampling_run = self.eval.runs.values().any(
+            |run| matches!(run.data_source(), Some(RunDataSource::Known(known)) if known.samples()),
+        );
         match (samples, sampling_run) {
             (true, _) => SampleAccess::Available,
             (false, true) => SampleAccess::OnlyThroughSamplingRun,
@@ -309,6 +336,10 @@ impl<'a> EvalChecker<'a> {
         match self.eval.config()? {
             DataSourceConfig::Unrecognized(other) => {
                 self.unknown_type(&path, other);
+                None
+            }
+            DataSourceConfig::Known(KnownDataSourceConfig::AzureAiSource(_)) => {
+                self.project_only(&path, "azure_ai_source");
                 None
             }
             DataSourceConfig::Known(KnownDataSourceConfig::Custom(custom)) => {

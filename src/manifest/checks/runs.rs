@@ -29,8 +29,12 @@ impl EvalChecker<'_> {
             None => {}
             Some(RunDataSource::Unrecognized(other)) => self.unknown_type(&ds_path, other),
             Some(RunDataSource::Known(known)) => {
-                self.check_source(key, known, &ds_path.key("source"), validator, cache);
+                if known.is_project_only() {
+                    self.project_only(&ds_path, known.kind());
+                }
+                self.check_source(key, known, &ds_path, validator, cache);
                 self.check_input_messages(known, &ds_path, ns);
+                self.check_response_mapping(known, &ds_path, ns);
             }
         }
     }
@@ -62,17 +66,24 @@ impl EvalChecker<'_> {
         &mut self,
         run_key: &str,
         ds: &KnownRunDataSource,
-        path: &FieldPath,
+        ds_path: &FieldPath,
         validator: Option<&jsonschema::Validator>,
         cache: &DataCache,
     ) {
-        let source = ds.source();
+        let Some(source) = ds.source() else { return };
+        let path = &match ds {
+            KnownRunDataSource::AzureAiResponses(_) => {
+                ds_path.key("item_generation_params").key("source")
+            }
+            _ => ds_path.key("source"),
+        };
+        let rows: &[&str] = &["file", "file_content", "file_id"];
         let allowed: &[&str] = match ds {
-            KnownRunDataSource::Jsonl(_) => &["file", "file_content", "file_id"],
             KnownRunDataSource::Completions(_) => {
                 &["file", "file_content", "file_id", "stored_completions"]
             }
             KnownRunDataSource::Responses(_) => &["file", "file_content", "file_id", "responses"],
+            _ => rows,
         };
         if !allowed.contains(&source.kind()) {
             self.error(
@@ -161,16 +172,18 @@ impl EvalChecker<'_> {
         path: &FieldPath,
         ns: &Namespaces<'_>,
     ) {
-        let (KnownRunDataSource::Completions(sampling) | KnownRunDataSource::Responses(sampling)) =
-            ds
-        else {
-            return;
+        let input_messages = match ds {
+            KnownRunDataSource::Completions(sampling) | KnownRunDataSource::Responses(sampling) => {
+                &sampling.input_messages
+            }
+            KnownRunDataSource::AzureAiTargetCompletions(target) => &target.input_messages,
+            _ => return,
         };
         let input_ns = Namespaces {
             item_schema: ns.item_schema,
             sample: SampleAccess::NotYet,
         };
-        match &sampling.input_messages {
+        match input_messages {
             Some(InputMessages::Template { template }) => self.messages(
                 template.len(),
                 &path.key("input_messages").key("template"),
@@ -185,6 +198,27 @@ impl EvalChecker<'_> {
                 );
             }
             None => {}
+        }
+    }
+
+    /// The templates that name the stored response of each row (`response_id:
+    /// "{{item.resp_id}}"`): rendered before any sample exists.
+    fn check_response_mapping(
+        &mut self,
+        ds: &KnownRunDataSource,
+        path: &FieldPath,
+        ns: &Namespaces<'_>,
+    ) {
+        let KnownRunDataSource::AzureAiResponses(responses) = ds else {
+            return;
+        };
+        let input_ns = Namespaces {
+            item_schema: ns.item_schema,
+            sample: SampleAccess::NotYet,
+        };
+        let mapping = path.key("item_generation_params").key("data_mapping");
+        for (name, template) in &responses.item_generation_params.data_mapping {
+            self.template(template, &mapping.key(name), &input_ns);
         }
     }
 

@@ -10,13 +10,17 @@ use crate::manifest::node::{FieldPath, Node};
 use crate::manifest::source::{SourceFile, Span};
 use crate::template::references;
 
-/// Fields of the sample namespace the service provides (EVALS-API §4, observed schema).
-const SAMPLE_FIELDS: [&str; 5] = [
+/// Fields of the sample namespace the service provides (EVALS-API §4, observed schema), and
+/// those Foundry projects add for agent targets (FOUNDRY.md §2.1).
+const SAMPLE_FIELDS: [&str; 8] = [
     "output_text",
     "output_json",
     "output_tools",
     "choices",
     "model",
+    "output_items",
+    "tool_calls",
+    "tool_definitions",
 ];
 
 /// Which namespaces a template may use, and what `item` looks like.

@@ -17,6 +17,7 @@ type_tagged!(DataSourceConfig, KnownDataSourceConfig, "data source config", {
     "custom" => Custom,
     "logs" => Logs,
     "stored_completions" => StoredCompletions,
+    "azure_ai_source" => AzureAiSource,
 });
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -28,6 +29,33 @@ pub enum KnownDataSourceConfig {
     Logs(LogsConfig),
     /// Deprecated in favour of `logs`.
     StoredCompletions(LogsConfig),
+    /// Data a Foundry project holds (stored responses, traces, ...): Foundry projects only.
+    AzureAiSource(AzureAiSourceConfig),
+}
+
+/// A Foundry project's own data (FOUNDRY.md §2.2).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AzureAiSourceConfig {
+    pub scenario: Scenario,
+    /// `benchmark_preview`: which benchmark.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub benchmark_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub benchmark_version: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub grader_model: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Scenario {
+    Responses,
+    TracesPreview,
+    RedTeam,
+    SyntheticDataGenPreview,
+    BenchmarkPreview,
+    ConversationSimulationPreview,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]

@@ -20,6 +20,7 @@ type_tagged!(Grader, KnownGrader, "grader", {
     "label_model" => LabelModel,
     "score_model" => ScoreModel,
     "python" => Python,
+    "azure_ai_evaluator" => AzureAiEvaluator,
 });
 
 impl Grader {
@@ -46,6 +47,9 @@ pub enum KnownGrader {
     LabelModel(LabelModelGrader),
     ScoreModel(ScoreModelGrader),
     Python(PythonGrader),
+    /// A Foundry evaluator, built in (`builtin.f1_score`) or from the project's catalog:
+    /// Foundry projects only.
+    AzureAiEvaluator(AzureAiEvaluatorGrader),
 }
 
 impl KnownGrader {
@@ -56,6 +60,7 @@ impl KnownGrader {
             KnownGrader::LabelModel(g) => &g.name,
             KnownGrader::ScoreModel(g) => &g.name,
             KnownGrader::Python(g) => &g.name,
+            KnownGrader::AzureAiEvaluator(g) => &g.name,
         }
     }
 
@@ -66,8 +71,30 @@ impl KnownGrader {
             KnownGrader::LabelModel(_) => "label_model",
             KnownGrader::ScoreModel(_) => "score_model",
             KnownGrader::Python(_) => "python",
+            KnownGrader::AzureAiEvaluator(_) => "azure_ai_evaluator",
         }
     }
+}
+
+/// A Foundry evaluator (FOUNDRY.md §2.1).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AzureAiEvaluatorGrader {
+    pub name: String,
+    /// `builtin.<name>` (e.g. `builtin.f1_score`, `builtin.coherence`) or the name of an
+    /// evaluator in the project's catalog.
+    pub evaluator_name: String,
+    /// A version of the evaluator; the latest when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub evaluator_version: Option<String>,
+    /// The evaluator's settings, as it publishes them: the judge model (`deployment_name`),
+    /// `threshold`, `evaluation_level`, ...
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub initialization_parameters: Option<serde_json::Map<String, serde_json::Value>>,
+    /// The evaluator's inputs by name, as templates (`{{item.query}}`,
+    /// `{{sample.output_text}}`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data_mapping: Option<std::collections::BTreeMap<String, String>>,
 }
 
 /// Compares two template strings.

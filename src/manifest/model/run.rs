@@ -59,6 +59,9 @@ type_tagged!(RunDataSource, KnownRunDataSource, "run data source", {
     "jsonl" => Jsonl,
     "completions" => Completions,
     "responses" => Responses,
+    "azure_ai_target_completions" => AzureAiTargetCompletions,
+    "azure_ai_responses" => AzureAiResponses,
+    "csv" => Csv,
 });
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -70,13 +73,25 @@ pub enum KnownRunDataSource {
     Completions(Box<SamplingDataSource>),
     /// Sample a model through the Responses API for each row.
     Responses(Box<SamplingDataSource>),
+    /// Foundry: a model deployment or an agent answers each row. Foundry projects only.
+    AzureAiTargetCompletions(Box<TargetCompletionsDataSource>),
+    /// Foundry: responses the project stored, found from each row. Foundry projects only.
+    AzureAiResponses(Box<ResponsesRetrievalDataSource>),
+    /// Foundry: rows of an uploaded CSV file. Foundry projects only.
+    Csv(CsvDataSource),
 }
 
 impl KnownRunDataSource {
-    pub fn source(&self) -> &RunSource {
+    /// Where the rows come from; a CSV run reads an uploaded file only.
+    pub fn source(&self) -> Option<&RunSource> {
         match self {
-            KnownRunDataSource::Jsonl(ds) => &ds.source,
-            KnownRunDataSource::Completions(ds) | KnownRunDataSource::Responses(ds) => &ds.source,
+            KnownRunDataSource::Jsonl(ds) => Some(&ds.source),
+            KnownRunDataSource::Completions(ds) | KnownRunDataSource::Responses(ds) => {
+                Some(&ds.source)
+            }
+            KnownRunDataSource::AzureAiTargetCompletions(ds) => Some(&ds.source),
+            KnownRunDataSource::AzureAiResponses(ds) => Some(&ds.item_generation_params.source),
+            KnownRunDataSource::Csv(_) => None,
         }
     }
 
@@ -85,8 +100,103 @@ impl KnownRunDataSource {
             KnownRunDataSource::Jsonl(_) => "jsonl",
             KnownRunDataSource::Completions(_) => "completions",
             KnownRunDataSource::Responses(_) => "responses",
+            KnownRunDataSource::AzureAiTargetCompletions(_) => "azure_ai_target_completions",
+            KnownRunDataSource::AzureAiResponses(_) => "azure_ai_responses",
+            KnownRunDataSource::Csv(_) => "csv",
         }
     }
+
+    /// Whether only Foundry projects accept it.
+    pub fn is_project_only(&self) -> bool {
+        matches!(
+            self,
+            KnownRunDataSource::AzureAiTargetCompletions(_)
+                | KnownRunDataSource::AzureAiResponses(_)
+                | KnownRunDataSource::Csv(_)
+        )
+    }
+
+    /// Whether the run makes samples (a model or an agent answers each row), so graders can
+    /// read `sample.*`.
+    pub fn samples(&self) -> bool {
+        matches!(
+            self,
+            KnownRunDataSource::Completions(_)
+                | KnownRunDataSource::Responses(_)
+                | KnownRunDataSource::AzureAiTargetCompletions(_)
+                | KnownRunDataSource::AzureAiResponses(_)
+        )
+    }
+}
+
+/// A Foundry target run (FOUNDRY.md §2.3).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TargetCompletionsDataSource {
+    pub source: RunSource,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub input_messages: Option<InputMessages>,
+    pub target: AzureAiTarget,
+}
+
+/// What answers each row of a Foundry target run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum AzureAiTarget {
+    /// A model deployment of the project.
+    AzureAiModel {
+        model: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        sampling_params: Option<Box<SamplingParams>>,
+    },
+    /// An agent of the project; its latest version when `version` is absent.
+    AzureAiAgent {
+        name: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        version: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        tool_descriptions: Option<Vec<ToolDescription>>,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ToolDescription {
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+}
+
+/// A Foundry run over responses the project stored.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ResponsesRetrievalDataSource {
+    pub item_generation_params: ResponseRetrieval,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(tag = "type", rename = "response_retrieval", deny_unknown_fields)]
+pub struct ResponseRetrieval {
+    /// Turns of each conversation to grade.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_num_turns: Option<u64>,
+    /// Which response each row names: `response_id: "{{item.<column>}}"`.
+    pub data_mapping: BTreeMap<String, String>,
+    pub source: RunSource,
+}
+
+/// A Foundry run over an uploaded CSV file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CsvDataSource {
+    pub source: CsvSource,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum CsvSource {
+    /// A file already uploaded to the service.
+    FileId { id: String },
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
