@@ -201,10 +201,15 @@ pub fn config_canonical(config: &Value) -> Canon<'_> {
     match kind {
         "custom" => {
             let (item_schema, sample) = match map.get("schema") {
-                // The stored form: {type: object, properties: {item: S, sample?: ...}}.
+                // The stored form: {type: object, properties: {item: S, sample?: ...}} on a
+                // resource, {item: S, sample?: ...} on a Foundry project (beside an empty
+                // `item_schema`).
                 Some(schema) => (
-                    schema.pointer("/properties/item"),
-                    schema.pointer("/properties/sample").is_some(),
+                    schema
+                        .pointer("/properties/item")
+                        .or_else(|| schema.get("item")),
+                    schema.pointer("/properties/sample").is_some()
+                        || schema.get("sample").is_some(),
                 ),
                 None => (
                     map.get("item_schema"),
@@ -255,10 +260,15 @@ pub fn grader_canonical(grader: &Value) -> Canon<'_> {
     let kind = map.get("type").and_then(Value::as_str).unwrap_or("");
     let model_grader = matches!(kind, "label_model" | "score_model");
     let score_model = kind == "score_model";
+    let foundry_evaluator = kind == "azure_ai_evaluator";
     let mut out = Vec::with_capacity(map.len());
     for (key, value) in map {
         let key = key.as_str();
         if key == "id" || value.is_null() {
+            continue;
+        }
+        // A Foundry project echoes an omitted version as "" and omitted maps as {}.
+        if foundry_evaluator && is_empty_echo(value) {
             continue;
         }
         let value = match value {
@@ -274,6 +284,15 @@ pub fn grader_canonical(grader: &Value) -> Canon<'_> {
         out.push((key, value));
     }
     Canon::Object(out)
+}
+
+/// `""` or `{}`: what a Foundry project echoes for an optional field that was not given.
+fn is_empty_echo(value: &Value) -> bool {
+    match value {
+        Value::String(text) => text.is_empty(),
+        Value::Object(map) => map.is_empty(),
+        _ => false,
+    }
 }
 
 /// A field of a `score_model` grader, or `None` when it is what the service fills in when
@@ -394,6 +413,36 @@ mod tests {
         assert_eq!(
             eval_spec(&request_config, &request_graders).hash(),
             eval_spec(&stored_config, &stored_graders).hash()
+        );
+    }
+
+    #[test]
+    fn a_foundry_projects_echo_equals_the_request_form() {
+        let item = json!({"type": "object", "properties": {"q": {"type": "string"}}});
+        let request_config = json!({"type": "custom", "item_schema": item});
+        let echoed_config = json!({"type": "custom", "item_schema": {}, "schema": {"item": item}});
+        let request = vec![json!({"type": "azure_ai_evaluator", "name": "f1",
+            "evaluator_name": "builtin.f1_score"})];
+        let echoed = vec![
+            json!({"type": "azure_ai_evaluator", "name": "f1", "id": "f1_0b1c",
+            "evaluator_name": "builtin.f1_score", "evaluator_version": "", "data_mapping": {}}),
+        ];
+        assert_eq!(
+            eval_spec(&request_config, &request).hash(),
+            eval_spec(&echoed_config, &echoed).hash()
+        );
+        let pinned = vec![json!({"type": "azure_ai_evaluator", "name": "f1",
+            "evaluator_name": "builtin.f1_score", "evaluator_version": "3"})];
+        assert_ne!(
+            eval_spec(&request_config, &request).hash(),
+            eval_spec(&request_config, &pinned).hash()
+        );
+        let with_samples = json!({"type": "custom", "item_schema": {},
+            "schema": {"item": item, "sample": {"type": "object"}}});
+        let asked = json!({"type": "custom", "item_schema": item, "include_sample_schema": true});
+        assert_eq!(
+            config_canonical(&with_samples).hash(),
+            config_canonical(&asked).hash()
         );
     }
 
