@@ -100,6 +100,10 @@ pub struct TargetArgs {
     /// The service endpoint [default: AZURE_OPENAI_ENDPOINT, AZURE_AI_PROJECT_ENDPOINT or OPENAI_BASE_URL]
     #[arg(long)]
     pub endpoint: Option<String>,
+    /// The kind of credential to use for `azure` and `foundry` [default: `auth:` in
+    /// evalctl.yaml, else a key when one is set, else an Entra ID token]
+    #[arg(long, value_enum)]
+    pub auth: Option<crate::manifest::model::AuthKind>,
     /// Requests in flight at once.
     #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=256))]
     pub parallelism: u16,

@@ -88,9 +88,25 @@ impl Error {
         matches!(self, Error::Output(e) if e.kind() == std::io::ErrorKind::BrokenPipe)
     }
 
+    /// Lines that say more than the error's one line: each Entra ID credential tried, and
+    /// why it gave no token.
+    pub fn details(&self) -> Vec<String> {
+        match self {
+            Error::Api(api::ApiError::NoToken(no_token)) => no_token
+                .tried
+                .iter()
+                .map(|untried| format!("tried {}: {}", untried.source, untried.reason))
+                .collect(),
+            _ => Vec::new(),
+        }
+    }
+
     /// The next step, when there is an obvious one.
     pub fn hint(&self) -> Option<String> {
         match self {
+            Error::Api(api::ApiError::NoToken(_)) => Some(
+                "sign in with `az login` (or `azd auth login`), give a service principal or a federated token in the environment, or set AZURE_OPENAI_AD_TOKEN; an Azure OpenAI resource also takes AZURE_OPENAI_API_KEY".into(),
+            ),
             Error::UnnamedProject {
                 root, suggested, ..
             } => {

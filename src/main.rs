@@ -40,6 +40,9 @@ fn main() -> ExitCode {
                 let _ = writeln!(err, "  caused by: {}", line(cause.to_string()));
                 source = cause.source();
             }
+            for detail in error.details() {
+                let _ = writeln!(err, "  {}", line(detail));
+            }
             if let Some(hint) = error.hint() {
                 let _ = writeln!(err, "hint: {}", line(hint));
             }

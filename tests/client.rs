@@ -179,9 +179,10 @@ fn connect_as(target: Target, endpoint: &str, env: &[(&str, &str)]) -> Client {
         cli_target: Some(target),
         cli_endpoint: Some(endpoint),
         settings_target: None,
+        auth: None,
         env: &env,
     };
-    let connection = target::remote(target, &inputs).unwrap_or_else(|e| panic!("{e}"));
+    let (connection, _) = target::remote(target, &inputs).unwrap_or_else(|e| panic!("{e}"));
     Client::with_policy(&connection, 8, quick()).unwrap_or_else(|e| panic!("{e}"))
 }
 

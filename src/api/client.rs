@@ -13,10 +13,11 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 use tokio::sync::Semaphore;
 
+use super::entra::NoToken;
 use super::error::{ApiError, StatusError};
 use super::path::ApiPath;
 use super::retry::{self, Failure, Repeat, RetryPolicy};
-use super::target::{Auth, Connection, Flavor};
+use super::target::{Auth, Connection, Credential, Flavor};
 use super::wire::{ErrorEnvelope, Eval, EvalRun, FileObject, Page};
 
 const PAGE_LIMIT: &str = "100";
@@ -50,6 +51,7 @@ pub struct Client {
 struct Inner {
     http: reqwest::Client,
     base: Url,
+    target: crate::manifest::model::Target,
     flavor: Flavor,
     auth: Auth,
     limit: Semaphore,
@@ -131,6 +133,7 @@ impl Client {
             inner: Arc::new(Inner {
                 http,
                 base: connection.base_url.clone(),
+                target: connection.target,
                 flavor: connection.flavor,
                 auth: connection.auth.clone(),
                 limit: Semaphore::new(options.parallelism.max(1)),
@@ -185,7 +188,13 @@ impl Client {
         url
     }
 
-    fn headers(&self) -> HeaderMap {
+    /// What authenticates this client's requests (never its value); for Entra ID, where the
+    /// tokens come from once the first was fetched.
+    pub fn credential(&self) -> Option<Credential> {
+        self.inner.auth.credential(self.inner.target)
+    }
+
+    async fn headers(&self) -> Result<HeaderMap, NoToken> {
         let mut headers = HeaderMap::new();
         if self.inner.flavor == Flavor::Azure {
             // Harmless since the API went GA; older deployments still want it.
@@ -195,6 +204,10 @@ impl Client {
             Auth::None => None,
             Auth::ApiKey(key) => Some(("api-key", key.expose().to_string())),
             Auth::Bearer(token) => Some(("authorization", format!("Bearer {}", token.expose()))),
+            Auth::Entra(chain) => {
+                let token = chain.bearer(&self.inner.http).await?;
+                Some(("authorization", format!("Bearer {token}")))
+            }
         };
         if let Some((name, value)) = secret {
             if let Ok(mut value) = HeaderValue::from_str(&value) {
@@ -202,7 +215,7 @@ impl Client {
                 headers.insert(name, value);
             }
         }
-        headers
+        Ok(headers)
     }
 
     /// Sends one logical request, retrying what can pass later. Returns the body bytes.
@@ -255,6 +268,7 @@ impl Client {
                     };
                     (None, error, HeaderMap::new())
                 }
+                Err(Attempt::Credential(no_token)) => return Err(ApiError::NoToken(no_token)),
                 Err(Attempt::TooLarge) => {
                     return Err(ApiError::Decode {
                         method: method.to_string(),
@@ -310,6 +324,7 @@ impl Client {
                 not_sent: true,
                 stalled: false,
             })?;
+        let headers = self.headers().await.map_err(Attempt::Credential)?;
         self.inner.requests.fetch_add(1, Ordering::Relaxed);
         // A stall is caught between bytes; an answer that trickles is bounded as a whole.
         let deadline = match body {
@@ -320,7 +335,7 @@ impl Client {
             .inner
             .http
             .request(method.clone(), url.clone())
-            .headers(self.headers())
+            .headers(headers)
             .timeout(deadline);
         request = match body {
             None => request,
@@ -568,6 +583,8 @@ enum Attempt {
     },
     /// The answer is larger than `MAX_BODY_BYTES`.
     TooLarge,
+    /// No credential gave a token: nothing was sent, and trying again will not help.
+    Credential(NoToken),
 }
 
 fn status_error(
@@ -684,6 +701,17 @@ mod tests {
         headers.get(name).and_then(|v| v.to_str().ok())
     }
 
+    /// The headers a request would carry (no Entra ID chain is involved: no waiting).
+    fn headers_of(client: &Client) -> HeaderMap {
+        let headers = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .map(|runtime| runtime.block_on(client.headers()));
+        match headers {
+            Ok(Ok(headers)) => headers,
+            _ => panic!("headers without a token to fetch"),
+        }
+    }
+
     // The emulator takes requests without these (as the GA service does), so only here is it
     // seen that evalctl sends what the design and Microsoft's samples send.
     #[test]
@@ -695,7 +723,7 @@ mod tests {
                 .as_str(),
             "https://res.example/openai/v1/evals?api-version=preview&limit=100"
         );
-        let headers = azure.headers();
+        let headers = headers_of(&azure);
         assert_eq!(header(&headers, "aoai-evals"), Some("preview"));
         assert_eq!(header(&headers, "api-key"), Some("k"));
         assert!(headers
@@ -703,7 +731,7 @@ mod tests {
             .is_some_and(HeaderValue::is_sensitive));
         assert_eq!(header(&headers, "authorization"), None);
 
-        let entra = client(Flavor::Azure, Auth::Bearer(Secret::new("t"))).headers();
+        let entra = headers_of(&client(Flavor::Azure, Auth::Bearer(Secret::new("t"))));
         assert_eq!(header(&entra, "authorization"), Some("Bearer t"));
         assert_eq!(header(&entra, "api-key"), None);
     }
@@ -734,7 +762,7 @@ mod tests {
             openai.url(&ApiPath::new("evals"), &[]).as_str(),
             "https://res.example/openai/v1/evals"
         );
-        let headers = openai.headers();
+        let headers = headers_of(&openai);
         assert_eq!(header(&headers, "authorization"), Some("Bearer sk"));
         assert!(headers
             .get("authorization")

@@ -25,6 +25,9 @@ pub enum ApiError {
     },
     #[error("cannot build the HTTP client: {0}")]
     Setup(String),
+    /// No Entra ID credential gave a token (each one tried is listed by `NoToken::tried`).
+    #[error(transparent)]
+    NoToken(super::entra::NoToken),
     /// An id from the service that is not shaped like one: it is never put in a request.
     #[error("the service gave {kind} id {}, which is not an id (ids are letters, digits, `_` and `-`): evalctl does not send it in a request", crate::shown::quoted(id))]
     BadId {
@@ -74,7 +77,7 @@ impl ApiError {
             ApiError::Status(error) => error.status >= 500 || error.status == 408,
             ApiError::Transport { not_sent, .. } => !not_sent,
             ApiError::Decode { .. } => true,
-            ApiError::Setup(_) | ApiError::BadId { .. } => false,
+            ApiError::Setup(_) | ApiError::BadId { .. } | ApiError::NoToken(_) => false,
         }
     }
 

@@ -2,6 +2,7 @@
 //! HTTP client. The only code in evalctl that speaks HTTP to the service.
 
 mod client;
+pub mod entra;
 mod error;
 pub mod path;
 pub mod retry;
@@ -12,4 +13,4 @@ pub mod wire;
 pub use client::{Client, Notices, Options, MAX_PAGES};
 pub use error::ApiError;
 pub use state::{fetch, Fetch, Runs};
-pub use target::{Auth, Connection, Flavor, Secret, TargetError};
+pub use target::{Auth, AuthKind, Connection, Credential, Flavor, Secret, TargetError};

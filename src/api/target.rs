@@ -4,9 +4,12 @@
 //! only. Secrets are kept in `Secret`, which never prints its value.
 
 use std::fmt;
+use std::sync::Arc;
 
 use reqwest::Url;
 
+use super::entra::{EntraCredential, TokenSource};
+pub use crate::manifest::model::AuthKind;
 use crate::manifest::model::Target;
 
 /// A credential. `Debug` and `Display` never show the value.
@@ -29,14 +32,68 @@ impl fmt::Debug for Secret {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub enum Auth {
     None,
     /// Azure `api-key` header.
     ApiKey(Secret),
-    /// `Authorization: Bearer` (OpenAI keys, Entra ID tokens).
+    /// `Authorization: Bearer` with a value given as it is (an OpenAI key, an Entra ID token
+    /// from `AZURE_OPENAI_AD_TOKEN`).
     Bearer(Secret),
+    /// `Authorization: Bearer` with Entra ID tokens from the credential chain, fetched when
+    /// first needed and again before they expire.
+    Entra(Arc<EntraCredential>),
 }
+
+impl PartialEq for Auth {
+    fn eq(&self, other: &Auth) -> bool {
+        match (self, other) {
+            (Auth::None, Auth::None) => true,
+            (Auth::ApiKey(a), Auth::ApiKey(b)) | (Auth::Bearer(a), Auth::Bearer(b)) => a == b,
+            (Auth::Entra(a), Auth::Entra(b)) => Arc::ptr_eq(a, b),
+            _ => false,
+        }
+    }
+}
+
+/// What the plan's first line says authenticates it (never its value).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Credential {
+    /// The API key in a variable.
+    Key(&'static str),
+    /// The Entra ID token in a variable.
+    Token(&'static str),
+    /// Entra ID tokens from the credential chain; the source once known.
+    Entra(Option<TokenSource>),
+}
+
+impl fmt::Display for Credential {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Credential::Key(variable) => write!(f, "the API key in {variable}"),
+            Credential::Token(variable) => write!(f, "the Entra ID token in {variable}"),
+            Credential::Entra(Some(source)) => write!(f, "Entra ID tokens from {source}"),
+            Credential::Entra(None) => f.write_str("Entra ID tokens"),
+        }
+    }
+}
+
+impl Auth {
+    /// What authenticates requests, for the plan's first line.
+    pub fn credential(&self, target: Target) -> Option<Credential> {
+        match self {
+            Auth::None => None,
+            Auth::ApiKey(_) => Some(Credential::Key("AZURE_OPENAI_API_KEY")),
+            Auth::Bearer(_) if target == Target::Openai => Some(Credential::Key("OPENAI_API_KEY")),
+            Auth::Bearer(_) => Some(Credential::Token("AZURE_OPENAI_AD_TOKEN")),
+            Auth::Entra(chain) => Some(Credential::Entra(chain.source())),
+        }
+    }
+}
+
+/// The Entra ID scope of each surface.
+pub const AZURE_SCOPE: &str = "https://cognitiveservices.azure.com/.default";
+pub const FOUNDRY_SCOPE: &str = "https://ai.azure.com/.default";
 
 /// The wire dialect: paths, query, headers and error shapes differ a little.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -78,6 +135,8 @@ pub enum TargetError {
         target: &'static str,
         variables: &'static str,
     },
+    #[error("{0}")]
+    AuthRefused(&'static str),
     #[error(
         "{variable} is not a usable credential: it contains characters an HTTP header cannot carry"
     )]
@@ -93,6 +152,8 @@ pub struct TargetInputs<'a> {
     pub cli_target: Option<Target>,
     pub cli_endpoint: Option<&'a str>,
     pub settings_target: Option<Target>,
+    /// `--auth`, else `auth:` in `evalctl.yaml`.
+    pub auth: Option<AuthKind>,
     pub env: &'a dyn Fn(&str) -> Option<String>,
 }
 
@@ -108,11 +169,9 @@ pub fn choose(inputs: &TargetInputs<'_>) -> Result<Target, TargetError> {
     inputs.settings_target.ok_or(TargetError::NoTarget)
 }
 
-/// The connection of a remote target (`local` is started by the caller and connected with
-/// `Connection::local`).
 /// A credential from the environment, trimmed (a key read with `$(cat file)` ends in a
 /// newline) and refused when it could not travel in a header.
-fn credential(
+fn secret_from_env(
     inputs: &TargetInputs<'_>,
     variable: &'static str,
 ) -> Result<Option<Secret>, TargetError> {
@@ -129,68 +188,44 @@ fn credential(
     Ok(Some(Secret(value.to_string())))
 }
 
-pub fn remote(target: Target, inputs: &TargetInputs<'_>) -> Result<Connection, TargetError> {
+/// The connection of a remote target, and a note to show when the environment offers more
+/// than one credential. Entra ID tokens are fetched when the first request needs one.
+pub fn remote(
+    target: Target,
+    inputs: &TargetInputs<'_>,
+) -> Result<(Connection, Option<String>), TargetError> {
     let env = |name: &str| (inputs.env)(name).filter(|v| !v.is_empty());
-    let (flavor, endpoint, auth) = match target {
-        Target::Local | Target::Azure => {
-            let endpoint = inputs
-                .cli_endpoint
-                .map(String::from)
-                .or_else(|| env("AZURE_OPENAI_ENDPOINT"));
-            let endpoint = endpoint.ok_or(TargetError::MissingEndpoint {
-                target: "azure",
-                variable: "AZURE_OPENAI_ENDPOINT",
-            })?;
-            let auth = match (
-                credential(inputs, "AZURE_OPENAI_API_KEY")?,
-                credential(inputs, "AZURE_OPENAI_AD_TOKEN")?,
-            ) {
-                (Some(key), _) => Auth::ApiKey(key),
-                (None, Some(token)) => Auth::Bearer(token),
-                (None, None) => {
-                    return Err(TargetError::MissingCredentials {
-                        target: "azure",
-                        variables: "AZURE_OPENAI_API_KEY (or AZURE_OPENAI_AD_TOKEN)",
-                    })
-                }
-            };
-            (Flavor::Azure, with_suffix(&endpoint, "/openai/v1"), auth)
+    let variable = match target {
+        Target::Local | Target::Azure => "AZURE_OPENAI_ENDPOINT",
+        Target::Foundry => "AZURE_AI_PROJECT_ENDPOINT",
+        Target::Openai => "OPENAI_BASE_URL",
+    };
+    let endpoint = inputs
+        .cli_endpoint
+        .map(String::from)
+        .or_else(|| env(variable));
+    let (flavor, endpoint) = match (target, endpoint) {
+        (Target::Openai, endpoint) => {
+            let endpoint = endpoint.unwrap_or_else(|| "https://api.openai.com/v1".into());
+            (Flavor::OpenAi, endpoint.trim_end_matches('/').to_string())
         }
-        Target::Foundry => {
-            let endpoint = inputs
-                .cli_endpoint
-                .map(String::from)
-                .or_else(|| env("AZURE_AI_PROJECT_ENDPOINT"));
-            let endpoint = endpoint.ok_or(TargetError::MissingEndpoint {
-                target: "foundry",
-                variable: "AZURE_AI_PROJECT_ENDPOINT",
-            })?;
-            // Foundry projects accept Entra ID tokens only; keys get 403 there.
-            let token = credential(inputs, "AZURE_OPENAI_AD_TOKEN")?.ok_or(TargetError::MissingCredentials {
-                target: "foundry",
-                variables: "AZURE_OPENAI_AD_TOKEN (an Entra ID token for https://ai.azure.com/.default; API keys are refused by Foundry projects)",
-            })?;
-            (
-                Flavor::Foundry,
-                with_suffix(&endpoint, "/openai/v1"),
-                Auth::Bearer(token),
-            )
+        (_, None) => {
+            return Err(TargetError::MissingEndpoint {
+                target: if target == Target::Foundry {
+                    "foundry"
+                } else {
+                    "azure"
+                },
+                variable,
+            })
         }
-        Target::Openai => {
-            let endpoint = inputs
-                .cli_endpoint
-                .map(String::from)
-                .or_else(|| env("OPENAI_BASE_URL"))
-                .unwrap_or_else(|| "https://api.openai.com/v1".into());
-            let auth = credential(inputs, "OPENAI_API_KEY")?.map_or(Auth::None, Auth::Bearer);
-            (
-                Flavor::OpenAi,
-                endpoint.trim_end_matches('/').to_string(),
-                auth,
-            )
+        (Target::Foundry, Some(endpoint)) => {
+            (Flavor::Foundry, with_suffix(&endpoint, "/openai/v1"))
         }
+        (_, Some(endpoint)) => (Flavor::Azure, with_suffix(&endpoint, "/openai/v1")),
     };
     let base_url = parse_base(&endpoint)?;
+    let (auth, note) = choose_auth(target, inputs)?;
     if target == Target::Openai && auth == Auth::None && !is_loopback(&base_url) {
         return Err(TargetError::MissingCredentials {
             target: "openai",
@@ -204,7 +239,62 @@ pub fn remote(target: Target, inputs: &TargetInputs<'_>) -> Result<Connection, T
         auth,
     };
     check_transport(&connection)?;
-    Ok(connection)
+    Ok((connection, note))
+}
+
+/// The credential a remote target uses, in the design's order: an explicit key (Azure
+/// resources only), `AZURE_OPENAI_AD_TOKEN`, then the Entra ID chain; `--auth` insists on one
+/// kind. The note says which was taken when the environment offers more than one.
+fn choose_auth(
+    target: Target,
+    inputs: &TargetInputs<'_>,
+) -> Result<(Auth, Option<String>), TargetError> {
+    let key_variable = match target {
+        Target::Openai => "OPENAI_API_KEY",
+        _ => "AZURE_OPENAI_API_KEY",
+    };
+    let key = secret_from_env(inputs, key_variable)?;
+    let token = secret_from_env(inputs, "AZURE_OPENAI_AD_TOKEN")?;
+    let chain = |scope| Auth::Entra(Arc::new(EntraCredential::new(scope, inputs.env)));
+    let choice = match (target, inputs.auth) {
+        (Target::Openai, Some(AuthKind::Entra)) => {
+            return Err(TargetError::AuthRefused(
+                "--auth entra: OpenAI takes API keys only (OPENAI_API_KEY)",
+            ))
+        }
+        (Target::Openai, _) => (key.map_or(Auth::None, Auth::Bearer), None),
+        (Target::Foundry, Some(AuthKind::Key)) => {
+            return Err(TargetError::AuthRefused(
+                "--auth key: Foundry projects take Entra ID tokens only (their API keys get 403)",
+            ))
+        }
+        (Target::Foundry, _) => {
+            let note = key.as_ref().map(|_| {
+                "note: AZURE_OPENAI_API_KEY is set, but Foundry projects take Entra ID tokens only: it is not used".to_string()
+            });
+            (token.map_or_else(|| chain(FOUNDRY_SCOPE), Auth::Bearer), note)
+        }
+        (_, Some(AuthKind::Key)) => match key {
+            Some(key) => (Auth::ApiKey(key), None),
+            None => {
+                return Err(TargetError::MissingCredentials {
+                    target: "azure",
+                    variables: "AZURE_OPENAI_API_KEY (--auth key asks for a key)",
+                })
+            }
+        },
+        (_, Some(AuthKind::Entra)) => (token.map_or_else(|| chain(AZURE_SCOPE), Auth::Bearer), None),
+        (_, None) => match (key, token) {
+            (Some(key), Some(_)) => (
+                Auth::ApiKey(key),
+                Some("note: both AZURE_OPENAI_API_KEY and AZURE_OPENAI_AD_TOKEN are set: the key is used (--auth entra uses the token)".into()),
+            ),
+            (Some(key), None) => (Auth::ApiKey(key), None),
+            (None, Some(token)) => (Auth::Bearer(token), None),
+            (None, None) => (chain(AZURE_SCOPE), None),
+        },
+    };
+    Ok(choice)
 }
 
 impl Connection {
@@ -287,6 +377,11 @@ fn parse_base(endpoint: &str) -> Result<Url, TargetError> {
 mod tests {
     use super::*;
 
+    /// The connection alone.
+    fn remote(target: Target, inputs: &TargetInputs<'_>) -> Result<Connection, TargetError> {
+        super::remote(target, inputs).map(|(connection, _)| connection)
+    }
+
     fn inputs<'a>(
         env: &'a dyn Fn(&str) -> Option<String>,
         endpoint: Option<&'a str>,
@@ -295,6 +390,7 @@ mod tests {
             cli_target: None,
             cli_endpoint: endpoint,
             settings_target: None,
+            auth: None,
             env,
         }
     }
@@ -414,7 +510,7 @@ mod tests {
     }
 
     #[test]
-    fn foundry_needs_a_token() {
+    fn foundry_takes_entra_id_tokens_only() {
         let env = |k: &str| match k {
             "AZURE_AI_PROJECT_ENDPOINT" => {
                 Some("https://a.services.ai.azure.com/api/projects/p".to_string())
@@ -422,10 +518,51 @@ mod tests {
             "AZURE_OPENAI_API_KEY" => Some("k".to_string()),
             _ => None,
         };
-        let err = remote(Target::Foundry, &inputs(&env, None))
-            .map_err(|e| e.to_string())
+        let chosen = super::remote(Target::Foundry, &inputs(&env, None));
+        let Ok((connection, note)) = chosen else {
+            panic!("a Foundry project is reached through the chain")
+        };
+        assert!(
+            matches!(connection.auth, Auth::Entra(_)),
+            "{:?}",
+            connection.auth
+        );
+        assert!(note.is_some_and(|n| n.contains("not used")));
+        let mut keyed = inputs(&env, None);
+        keyed.auth = Some(AuthKind::Key);
+        let refused = remote(Target::Foundry, &keyed).map_err(|e| e.to_string());
+        assert!(refused
             .err()
-            .unwrap_or_default();
-        assert!(err.contains("AZURE_OPENAI_AD_TOKEN"), "{err}");
+            .unwrap_or_default()
+            .contains("Entra ID tokens only"));
+    }
+
+    #[test]
+    fn azure_takes_a_key_then_a_token_then_the_chain_and_auth_insists() {
+        let endpoint = "https://res.openai.azure.com";
+        let both = |k: &str| match k {
+            "AZURE_OPENAI_API_KEY" => Some("k".to_string()),
+            "AZURE_OPENAI_AD_TOKEN" => Some("t".to_string()),
+            _ => None,
+        };
+        let chosen = super::remote(Target::Azure, &inputs(&both, Some(endpoint)));
+        let Ok((connection, note)) = chosen else {
+            panic!("a key is enough")
+        };
+        assert_eq!(connection.auth, Auth::ApiKey(Secret::new("k")));
+        assert!(note.is_some_and(|n| n.contains("the key is used")));
+        let mut entra = inputs(&both, Some(endpoint));
+        entra.auth = Some(AuthKind::Entra);
+        let token = remote(Target::Azure, &entra).map(|c| c.auth);
+        assert_eq!(token.ok(), Some(Auth::Bearer(Secret::new("t"))));
+        let none = |_: &str| None;
+        let chained = remote(Target::Azure, &inputs(&none, Some(endpoint))).map(|c| c.auth);
+        assert!(matches!(chained, Ok(Auth::Entra(_))));
+        let mut keyed = inputs(&none, Some(endpoint));
+        keyed.auth = Some(AuthKind::Key);
+        assert!(
+            remote(Target::Azure, &keyed).is_err(),
+            "--auth key needs a key"
+        );
     }
 }

@@ -40,8 +40,8 @@ pub(crate) fn apply(
     };
     runtime()?.block_on(async {
         let session = match &source {
-            Source::Project(project) => Session::open(project, &args.target).await?,
-            Source::Saved(header, _) => Session::for_plan(header, &args.target).await?,
+            Source::Project(project) => Session::open(project, &args.target, err).await?,
+            Source::Saved(header, _) => Session::for_plan(header, &args.target, err).await?,
         };
         let result = run(&session, args, source, out, err).await;
         session.close().await;
@@ -80,7 +80,7 @@ async fn run(
             )
         }
     };
-    render::human(&plan, &session.header, use_color(), out).map_err(Error::Output)?;
+    render::human(&plan, &session.header(), use_color(), out).map_err(Error::Output)?;
     let mut tally = Tally::default();
     let report = if plan.is_empty() {
         None

@@ -18,9 +18,9 @@ pub(crate) fn plan(args: &PlanArgs, out: &mut dyn Write, err: &mut dyn Write) ->
     super::check_prune(args.prune, &project, &args.path)?;
     super::check_surface(&project, Session::target_of(&project, &args.target)?, err)?;
     let (plan, header) = runtime()?.block_on(async {
-        let session = Session::open(&project, &args.target).await?;
+        let session = Session::open(&project, &args.target, err).await?;
         let planned = plan_project(&session, &project, args.prune, err).await;
-        let header = session.header.clone();
+        let header = session.header();
         session.close().await;
         Ok::<_, Error>((planned?, header))
     })?;

@@ -26,7 +26,7 @@ pub(crate) fn results(
 ) -> Result<u8, Error> {
     let project = load_valid(&args.project, false, err)?;
     let (shown, page) = runtime()?.block_on(async {
-        let session = Session::open(&project, &args.target).await?;
+        let session = Session::open(&project, &args.target, err).await?;
         let result = fetch(&session.client, &project, args).await;
         session.close().await;
         result

@@ -18,7 +18,7 @@ use crate::Error;
 
 pub(crate) fn runs(args: &RunsArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<u8, Error> {
     let project = load_valid(&args.project, false, err)?;
-    let remote = history(&project, &args.target, args.eval_key.as_deref())?;
+    let remote = history(&project, &args.target, args.eval_key.as_deref(), err)?;
     let evals = project_evals(&remote, &project, args.eval_key.as_deref())?;
     render::runs_table(&evals, out).map_err(Error::Output)?;
     Ok(0)
@@ -29,9 +29,10 @@ pub(crate) fn history(
     project: &Project,
     target: &crate::cli::TargetArgs,
     key: Option<&str>,
+    err: &mut dyn Write,
 ) -> Result<Vec<RemoteEval>, Error> {
     runtime()?.block_on(async {
-        let session = Session::open(project, target).await?;
+        let session = Session::open(project, target, err).await?;
         let fetch = Fetch {
             project: &project.name,
             runs: Runs::OfManaged { key },

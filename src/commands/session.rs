@@ -42,15 +42,17 @@ fn project_inputs<'a>(project: &Project, args: &'a TargetArgs) -> target::Target
         cli_target: args.target,
         cli_endpoint: args.endpoint.as_deref(),
         settings_target: project.target,
+        auth: args.auth.or(project.auth),
         env: &env,
     }
 }
 
 pub(crate) struct Session {
     pub client: Client,
-    /// What the plan's first line names: the target and the API base URL (for `local`, the
-    /// state directory: the embedded emulator's port changes every time, its state does not).
-    pub header: Header,
+    target: Target,
+    /// The API base URL (for `local`, the state directory: the embedded emulator's port
+    /// changes every time, its state does not).
+    endpoint: String,
     /// Whether runs that need a model can run (false on `local` without a model endpoint).
     pub grades_models: bool,
     server: Option<emulator::Server>,
@@ -59,7 +61,11 @@ pub(crate) struct Session {
 impl Session {
     /// The session of a project: `--target`, else `EVALCTL_TARGET`, else `target:` in
     /// `evalctl.yaml`. A remote target needs the project's name declared.
-    pub(crate) async fn open(project: &Project, args: &TargetArgs) -> Result<Session, Error> {
+    pub(crate) async fn open(
+        project: &Project,
+        args: &TargetArgs,
+        err: &mut dyn Write,
+    ) -> Result<Session, Error> {
         let inputs = project_inputs(project, args);
         let chosen = target::choose(&inputs)?;
         if chosen != Target::Local && project.named_by == NamedBy::Directory {
@@ -69,7 +75,7 @@ impl Session {
                 suggested: project.name.clone(),
             });
         }
-        Session::connect(&project.root, chosen, &inputs, args).await
+        Session::connect(&project.root, chosen, &inputs, args, err).await
     }
 
     /// The target a project's session would use, before connecting.
@@ -79,7 +85,11 @@ impl Session {
 
     /// The session a saved plan was made for: its target and endpoint, whatever the
     /// environment says. A flag naming another one is refused rather than followed.
-    pub(crate) async fn for_plan(header: &Header, args: &TargetArgs) -> Result<Session, Error> {
+    pub(crate) async fn for_plan(
+        header: &Header,
+        args: &TargetArgs,
+        err: &mut dyn Write,
+    ) -> Result<Session, Error> {
         if let Some(given) = args.target.filter(|t| *t != header.target) {
             return Err(Error::PlanMadeFor(format!(
                 "target `{}`, not `{given}`",
@@ -95,16 +105,15 @@ impl Session {
             })?,
             _ => Path::new("."),
         };
-        fn recorded<'a>(target: Target, endpoint: &'a str) -> target::TargetInputs<'a> {
-            target::TargetInputs {
-                cli_target: Some(target),
-                cli_endpoint: Some(endpoint),
-                settings_target: None,
-                env: &env,
-            }
-        }
+        let recorded = |endpoint| target::TargetInputs {
+            cli_target: Some(header.target),
+            cli_endpoint: Some(endpoint),
+            settings_target: None,
+            auth: args.auth,
+            env: &env,
+        };
         if let (Some(given), false) = (&args.endpoint, header.target == Target::Local) {
-            let asked = target::remote(header.target, &recorded(header.target, given))?;
+            let (asked, _) = target::remote(header.target, &recorded(given))?;
             if asked.base_url.as_str() != header.endpoint {
                 return Err(Error::PlanMadeFor(format!(
                     "`{}`, not `{}`",
@@ -112,8 +121,8 @@ impl Session {
                 )));
             }
         }
-        let inputs = recorded(header.target, &header.endpoint);
-        Session::connect(root, header.target, &inputs, args).await
+        let inputs = recorded(&header.endpoint);
+        Session::connect(root, header.target, &inputs, args, err).await
     }
 
     async fn connect(
@@ -121,6 +130,7 @@ impl Session {
         chosen: Target,
         inputs: &target::TargetInputs<'_>,
         args: &TargetArgs,
+        err: &mut dyn Write,
     ) -> Result<Session, Error> {
         let model_endpoint = env(MODEL_ENDPOINT).filter(|v| !v.is_empty());
         let (connection, server) = match chosen {
@@ -130,7 +140,13 @@ impl Session {
                 let server = emulator::start(config).await?;
                 (Connection::local(&server.base_url())?, Some(server))
             }
-            remote => (target::remote(remote, inputs)?, None),
+            remote => {
+                let (connection, note) = target::remote(remote, inputs)?;
+                if let Some(note) = note {
+                    writeln!(err, "{note}").map_err(Error::Output)?;
+                }
+                (connection, None)
+            }
         };
         let notices: Notices = Arc::new(|line: &str| {
             let _ = writeln!(std::io::stderr(), "{}", printable(line));
@@ -148,13 +164,21 @@ impl Session {
         };
         Ok(Session {
             client,
-            header: Header {
-                target: chosen,
-                endpoint,
-            },
+            target: chosen,
+            endpoint,
             grades_models: chosen != Target::Local || model_endpoint.is_some(),
             server,
         })
+    }
+
+    /// What the plan's first line names: the target, the endpoint, and what authenticates
+    /// the requests (for Entra ID, where the tokens came from: ask after the first request).
+    pub(crate) fn header(&self) -> Header {
+        Header {
+            target: self.target,
+            endpoint: self.endpoint.clone(),
+            credential: self.client.credential(),
+        }
     }
 
     pub(crate) async fn close(self) {

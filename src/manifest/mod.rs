@@ -37,6 +37,8 @@ pub struct Project {
     pub settings_file: Option<PathBuf>,
     /// The default target from `evalctl.yaml`.
     pub target: Option<Target>,
+    /// The kind of credential `evalctl.yaml` insists on.
+    pub auth: Option<model::AuthKind>,
     pub evals: BTreeMap<String, DesiredEval>,
     /// Every data file a run uploads, by canonical path.
     pub data_files: BTreeMap<PathBuf, DataFile>,
@@ -188,6 +190,7 @@ fn build_project(sources: load::Sources, checked: checks::Checked) -> Project {
         named_by,
         settings_file,
         target: settings.target,
+        auth: settings.auth,
         evals,
         data_files: checked.data_files,
         focus,

@@ -21,6 +21,7 @@ pub(crate) fn header() -> Header {
     Header {
         target: crate::manifest::model::Target::Azure,
         endpoint: "https://contoso.openai.azure.com/openai/v1".into(),
+        credential: Some(crate::api::Credential::Key("AZURE_OPENAI_API_KEY")),
     }
 }
 

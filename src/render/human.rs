@@ -19,13 +19,17 @@ const DIFF: &str = "          ";
 /// Writes the plan for people; `color` adds ANSI colors (the caller checks the TTY and
 /// `NO_COLOR`).
 pub fn human(plan: &Plan, header: &Header, color: bool, out: &mut dyn Write) -> io::Result<()> {
-    writeln!(
+    write!(
         out,
         "Plan for project {} on target {} ({})",
         terminal::key(&plan.project),
         header.target,
         printable(&header.endpoint)
     )?;
+    match &header.credential {
+        Some(credential) => writeln!(out, " with {credential}")?,
+        None => writeln!(out)?,
+    }
     // A block depends on its action alone: all cores render, the blocks keep the plan's order.
     let blocks: Vec<String> = plan
         .actions

@@ -55,8 +55,13 @@ pub fn markdown(plan: &Plan, header: &Header, out: &mut dyn Write) -> io::Result
 }
 
 fn head(plan: &Plan, header: &Header) -> String {
+    let credential = header
+        .credential
+        .as_ref()
+        .map(|c| format!(", with {}", escape(&c.to_string())))
+        .unwrap_or_default();
     let mut head = format!(
-        "### evalctl plan for project {}\n\nTarget {} ({})\n\n",
+        "### evalctl plan for project {}\n\nTarget {} ({}){credential}\n\n",
         code(&plan.project),
         code(&header.target.to_string()),
         code(&header.endpoint)

@@ -40,6 +40,8 @@ pub use plan_file::{read_plan_file, PlanFileError};
 pub struct Header {
     pub target: crate::manifest::model::Target,
     pub endpoint: String,
+    /// What authenticated the requests (never its value); not saved in plan files.
+    pub credential: Option<crate::api::Credential>,
 }
 
 /// The version of the JSON plan format. Bump it when a field changes meaning or goes away, so

@@ -70,6 +70,7 @@ pub fn read_plan_file(text: &str) -> Result<(Header, Plan), PlanFileError> {
     let header = Header {
         target: file.target,
         endpoint: file.endpoint.into_owned(),
+        credential: None,
     };
     let plan = Plan {
         project: file.project.into_owned(),

@@ -71,6 +71,22 @@ pub struct Settings {
     /// The default target.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub target: Option<Target>,
+    /// The kind of credential to insist on for `azure` and `foundry` (default: a key when one
+    /// is set, else an Entra ID token).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auth: Option<AuthKind>,
+}
+
+/// Which kind of credential `--auth` (or `auth:` in `evalctl.yaml`) insists on.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema, clap::ValueEnum,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum AuthKind {
+    /// An API key (`AZURE_OPENAI_API_KEY`, `OPENAI_API_KEY`).
+    Key,
+    /// An Entra ID token (`AZURE_OPENAI_AD_TOKEN`, else the credential chain).
+    Entra,
 }
 
 /// Where evals live (design §2). Named alike in `evalctl.yaml`, on the command line, in
