@@ -17,6 +17,15 @@ const TYPES: [&str; 5] = [
     "python",
     "score_model",
 ];
+/// A Foundry project takes its own evaluators besides OpenAI's graders.
+const PROJECT_TYPES: [&str; 6] = [
+    "label_model",
+    "string_check",
+    "text_similarity",
+    "python",
+    "score_model",
+    "azure_ai_evaluator",
+];
 const OPERATIONS: [&str; 4] = ["eq", "ne", "like", "ilike"];
 const METRICS: [&str; 11] = [
     "cosine",
@@ -43,26 +52,68 @@ pub(crate) fn normalize_all(criteria: &[Value], flavor: Flavor) -> Result<Vec<Va
 
 fn normalize(grader: &Value, path: &str, flavor: Flavor) -> Result<Value, ApiError> {
     let fields = Fields::of(grader, path)?;
-    let kind = fields.req_enum("type", &TYPES)?;
+    let types: &[&str] = match flavor {
+        Flavor::Foundry => &PROJECT_TYPES,
+        Flavor::OpenAi | Flavor::Azure => &TYPES,
+    };
+    let kind = fields.req_enum("type", types)?;
     let mut stored = fields.map.clone();
     match kind {
         "string_check" => string_check(&fields)?,
         "text_similarity" => text_similarity(&fields, flavor)?,
         "label_model" => label_model(&fields, flavor, &mut stored)?,
         "score_model" => score_model(&fields, flavor, &mut stored)?,
+        "azure_ai_evaluator" => azure_ai_evaluator(&fields, &mut stored)?,
         _ => python(&fields)?,
     }
     let name = fields.req_str("name")?;
-    Ok(Value::Object(with_id(name, stored)))
+    Ok(Value::Object(with_id(name, stored, flavor)))
 }
 
-/// Puts `name` and the new `id` first, as the service echoes graders.
-fn with_id(name: &str, rest: Map<String, Value>) -> Map<String, Value> {
+/// Puts `name` and the new `id` first, as the service echoes graders: `<name>-<uuid>`, and
+/// `<name>_<uuid>` on a Foundry project.
+fn with_id(name: &str, rest: Map<String, Value>, flavor: Flavor) -> Map<String, Value> {
+    let separator = if flavor == Flavor::Foundry { '_' } else { '-' };
     let mut stored = Map::new();
     stored.insert("name".into(), Value::String(name.to_string()));
-    stored.insert("id".into(), Value::String(ids::grader(name)));
+    stored.insert("id".into(), Value::String(ids::grader(name, separator)));
     stored.extend(rest.into_iter().filter(|(k, _)| k != "name" && k != "id"));
     stored
+}
+
+/// A Foundry evaluator: an omitted version is echoed as `""` and omitted inputs as `{}`
+/// (FOUNDRY.md §2).
+fn azure_ai_evaluator(fields: &Fields, stored: &mut Map<String, Value>) -> Result<(), ApiError> {
+    fields.only(&[
+        "type",
+        "name",
+        "evaluator_name",
+        "evaluator_version",
+        "initialization_parameters",
+        "data_mapping",
+    ])?;
+    fields.req_str("name")?;
+    fields.req_str("evaluator_name")?;
+    fields.opt_str("evaluator_version")?;
+    fields.opt_object("initialization_parameters")?;
+    if let Some(mapping) = fields.opt_object("data_mapping")? {
+        for (input, template) in mapping.map {
+            if !template.is_string() {
+                return Err(ApiError::invalid_type(
+                    &format!("{}.{input}", fields.param("data_mapping")),
+                    "string",
+                    template,
+                ));
+            }
+        }
+    }
+    stored
+        .entry("evaluator_version")
+        .or_insert_with(|| Value::String(String::new()));
+    stored
+        .entry("data_mapping")
+        .or_insert_with(|| Value::Object(Map::new()));
+    Ok(())
 }
 
 fn string_check(fields: &Fields) -> Result<(), ApiError> {
@@ -89,7 +140,7 @@ fn text_similarity(fields: &Fields, flavor: Flavor) -> Result<(), ApiError> {
     // Azure's spec lists every metric but `cosine`.
     let metrics = match flavor {
         Flavor::OpenAi => &METRICS[..],
-        Flavor::Azure => &METRICS[1..],
+        Flavor::Azure | Flavor::Foundry => &METRICS[1..],
     };
     fields.req_enum("evaluation_metric", metrics)?;
     fields

@@ -95,7 +95,7 @@ impl ApiError {
                 "param": self.param,
                 "code": self.code,
             }}),
-            Flavor::Azure => json!({"error": {
+            Flavor::Azure | Flavor::Foundry => json!({"error": {
                 "code": self.code.unwrap_or("error"),
                 "message": self.message,
                 "param": self.param,

@@ -25,7 +25,7 @@ impl NewEval {
         // artifact no client sends); it is accepted and ignored, never required.
         let allowed: &[&str] = match flavor {
             Flavor::OpenAi => &["name", "metadata", "data_source_config", "testing_criteria"],
-            Flavor::Azure => &[
+            Flavor::Azure | Flavor::Foundry => &[
                 "name",
                 "metadata",
                 "data_source_config",
@@ -36,7 +36,8 @@ impl NewEval {
         fields.only(allowed)?;
         let name = fields.opt_str("name")?.unwrap_or_default().to_string();
         let metadata = validate::metadata(fields.map.get("metadata"), "metadata")?;
-        let data_source_config = data_source_config::normalize(fields.req("data_source_config")?)?;
+        let data_source_config =
+            data_source_config::normalize(fields.req("data_source_config")?, flavor)?;
         let testing_criteria =
             criteria::normalize_all(fields.req_array("testing_criteria")?, flavor)?;
         Ok(NewEval {

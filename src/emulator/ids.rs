@@ -24,9 +24,9 @@ pub(crate) fn seq_of(id: &str) -> Option<u64> {
     u64::from_str_radix(&hex[8..24], 16).ok()
 }
 
-/// A grader id as the service makes it: `<name>-<uuid4>`.
-pub(crate) fn grader(name: &str) -> String {
-    format!("{name}-{}", uuid::Uuid::new_v4())
+/// A grader id as the service makes it: `<name>-<uuid4>` (`<name>_<uuid4>` on a project).
+pub(crate) fn grader(name: &str, separator: char) -> String {
+    format!("{name}{separator}{}", uuid::Uuid::new_v4())
 }
 
 /// A request id in the flavor's observed format: `req_<32 hex>` for OpenAI's `x-request-id`,

@@ -60,13 +60,13 @@ pub(crate) async fn around(
         response = misbehavior::rewrite(misbehavior, response).await;
     }
     if let Some(error) = response.extensions().get::<ApiError>().cloned() {
-        if flavor == Flavor::Azure {
+        if flavor.is_azure() {
             let headers = std::mem::take(response.headers_mut());
             response = (error.status, axum::Json(error.body(flavor))).into_response();
             merge_extra_headers(response.headers_mut(), headers);
         }
     }
-    if let Ok(value) = HeaderValue::from_str(&ids::request(flavor == Flavor::Azure)) {
+    if let Ok(value) = HeaderValue::from_str(&ids::request(flavor.is_azure())) {
         response
             .headers_mut()
             .insert(flavor.request_id_header(), value);
@@ -85,6 +85,15 @@ fn merge_extra_headers(into: &mut HeaderMap, from: HeaderMap) {
 
 /// The checks before a request reaches its handler.
 fn admit(state: &AppState, flavor: Flavor, request: &Request) -> Result<(), ApiError> {
+    // A Foundry project takes Entra ID tokens only: a key is refused whatever it is (as
+    // observed), and `--api-key` stands for the token a test gives.
+    if flavor == Flavor::Foundry && request.headers().contains_key("api-key") {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "PermissionDenied",
+            "Key based authentication is disabled for this resource: use an Entra ID token (Authorization: Bearer) for https://ai.azure.com/.default.",
+        ));
+    }
     if let Some(key) = &state.config.api_key {
         if !authorized(request.headers(), key, flavor) {
             let how = match flavor {
@@ -92,6 +101,7 @@ fn admit(state: &AppState, flavor: Flavor, request: &Request) -> Result<(), ApiE
                 Flavor::Azure => {
                     "Send the key as the 'api-key' header or as 'Authorization: Bearer <key>'."
                 }
+                Flavor::Foundry => "Send an Entra ID token as 'Authorization: Bearer <token>'.",
             };
             return Err(ApiError::new(
                 StatusCode::UNAUTHORIZED,

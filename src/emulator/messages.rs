@@ -62,7 +62,7 @@ fn content_part(part: &Value, path: &str, flavor: Flavor) -> Result<Value, ApiEr
     let fields = Fields::of(part, path)?;
     let allowed: &[&str] = match flavor {
         Flavor::OpenAi => &OPENAI_CONTENT,
-        Flavor::Azure => &AZURE_CONTENT,
+        Flavor::Azure | Flavor::Foundry => &AZURE_CONTENT,
     };
     let kind = fields.req_enum("type", allowed)?;
     if matches!(kind, "input_text" | "output_text") {

@@ -164,7 +164,7 @@ pub async fn start(config: Config) -> Result<Server, Error> {
     };
     let state = AppState::new(store, config, format!("http://{addr}"));
     for run_id in resume {
-        runner::spawn(&state, run_id);
+        runner::spawn(&state, state.store.clone(), run_id);
     }
     let (stop, stopped) = watch::channel(false);
     let router = routes::router(state.clone());

@@ -11,18 +11,21 @@ use super::objects::{RunError, RunStatus};
 use super::rows::{self, Row};
 use super::sampling;
 use super::state::AppState;
-use super::store::RowOutcome;
+use super::store::{RowOutcome, Store};
 
-/// Starts the background work of a queued run.
-pub(crate) fn spawn(state: &AppState, run_id: String) {
+/// Starts the background work of a queued run of `store`.
+pub(crate) fn spawn(state: &AppState, store: Shared, run_id: String) {
     let task_state = state.clone();
     let id = run_id.clone();
     let handle = tokio::spawn(async move {
-        execute(&task_state, &id).await;
+        execute(&task_state, &store, &id).await;
         task_state.tasks.lock().remove(&id);
     });
     state.tasks.lock().insert(run_id, handle.abort_handle());
 }
+
+/// A store as the runner and the handlers share it.
+pub(crate) type Shared = std::sync::Arc<parking_lot::RwLock<Store>>;
 
 /// What a run needs from its eval, read once at the start.
 struct Plan {
@@ -31,14 +34,13 @@ struct Plan {
     rows: Vec<Row>,
 }
 
-async fn execute(state: &AppState, run_id: &str) {
+async fn execute(state: &AppState, store: &Shared, run_id: &str) {
     tokio::task::yield_now().await;
-    let mut plan = match prepare(state, run_id) {
+    let mut plan = match prepare(state, store, run_id) {
         Ok(Some(plan)) => plan,
         Ok(None) => return,
         Err(error) => {
-            let _ = state
-                .store
+            let _ = store
                 .write()
                 .finish_run(run_id, RunStatus::Failed, Some(error));
             return;
@@ -49,31 +51,28 @@ async fn execute(state: &AppState, run_id: &str) {
         .iter()
         .map(|g| g["id"].as_str().unwrap_or_default().to_string())
         .collect();
-    if !matches!(state.store.write().start_run(run_id, &ids), Ok(true)) {
+    if !matches!(store.write().start_run(run_id, &ids), Ok(true)) {
         return;
     }
     let rows = std::mem::take(&mut plan.rows);
     // Rows are consumed as they are graded, so a large run holds each row only once.
     for (index, row) in rows.into_iter().enumerate() {
         let outcome = grade_row(state, &plan, index as u64, row).await;
-        if !state.store.write().record_row(run_id, outcome) {
+        if !store.write().record_row(run_id, outcome) {
             return;
         }
         if index % 64 == 63 {
             tokio::task::yield_now().await;
         }
     }
-    let _ = state
-        .store
-        .write()
-        .finish_run(run_id, RunStatus::Completed, None);
+    let _ = store.write().finish_run(run_id, RunStatus::Completed, None);
 }
 
 /// Reads what the run needs; `None` when the run is gone or no longer queued. Rows are
 /// parsed after the store's lock is released, so a large file does not stall other requests.
-fn prepare(state: &AppState, run_id: &str) -> Result<Option<Plan>, RunError> {
+fn prepare(state: &AppState, store: &Shared, run_id: &str) -> Result<Option<Plan>, RunError> {
     let (data_source, graders, file) = {
-        let store = state.store.read();
+        let store = store.read();
         let Some(entry) = store.run_by_id(run_id) else {
             return Ok(None);
         };

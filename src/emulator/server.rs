@@ -44,6 +44,7 @@ async fn serve_connection(stream: tokio::net::TcpStream, router: Router) {
         request
             .extensions_mut()
             .insert(ConnectionKill(request_kill.clone()));
+        super::routes::project_request(&mut request);
         let router = router.clone();
         async move {
             Ok::<_, Infallible>(

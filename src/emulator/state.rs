@@ -9,7 +9,9 @@ use std::sync::Arc;
 use parking_lot::{Mutex, RwLock};
 use tokio::task::AbortHandle;
 
+use super::errors::ApiError;
 use super::faults::Faults;
+use super::flavor::Surface;
 use super::model_client::ModelClient;
 use super::store::Store;
 use super::Config;
@@ -18,8 +20,10 @@ use super::Config;
 pub(crate) struct AppState(Arc<Inner>);
 
 pub(crate) struct Inner {
-    /// Never held across an `.await`.
-    pub(crate) store: RwLock<Store>,
+    /// The resource's (and OpenAI's) store. Never held across an `.await`.
+    pub(crate) store: Arc<RwLock<Store>>,
+    /// Each Foundry project's store, opened on first use.
+    pub(crate) projects: Mutex<HashMap<String, Arc<RwLock<Store>>>>,
     pub(crate) config: Config,
     pub(crate) base_url: String,
     pub(crate) model: Option<ModelClient>,
@@ -71,7 +75,8 @@ impl std::ops::Deref for AppState {
 impl AppState {
     pub(crate) fn new(store: Store, config: Config, base_url: String) -> Self {
         AppState(Arc::new(Inner {
-            store: RwLock::new(store),
+            store: Arc::new(RwLock::new(store)),
+            projects: Mutex::new(HashMap::new()),
             model: config.model_endpoint.as_deref().map(ModelClient::new),
             faults: Faults::new(config.seed, config.fault_rate),
             config,
@@ -80,6 +85,36 @@ impl AppState {
             in_flight: InFlight::default(),
             requests: Mutex::new(Vec::new()),
         }))
+    }
+
+    /// The store of a surface: a project's is opened (from its directory under the data
+    /// directory, or in memory) the first time it is asked for, and its interrupted runs
+    /// resumed.
+    pub(crate) fn store_of(&self, surface: &Surface) -> Result<Arc<RwLock<Store>>, ApiError> {
+        let Surface::Project(name) = surface else {
+            return Ok(self.store.clone());
+        };
+        let mut projects = self.projects.lock();
+        if let Some(store) = projects.get(name) {
+            return Ok(store.clone());
+        }
+        let (store, resume) = match &self.config.data_dir {
+            Some(dir) => Store::open(&dir.join("projects").join(name)).map_err(|error| {
+                ApiError::new(
+                    axum::http::StatusCode::INTERNAL_SERVER_ERROR,
+                    "server_error",
+                    format!("The emulator could not open the project's store: {error}."),
+                )
+            })?,
+            None => (Store::memory(), Vec::new()),
+        };
+        let store = Arc::new(RwLock::new(store));
+        projects.insert(name.clone(), store.clone());
+        drop(projects);
+        for run_id in resume {
+            super::runner::spawn(self, store.clone(), run_id);
+        }
+        Ok(store)
     }
 
     /// Stops the background work of a run (after a cancel or a delete).

@@ -7,7 +7,7 @@ use axum::response::Response;
 use axum::Extension;
 use serde_json::json;
 
-use super::{json, json_body, pairs, raw_json, QueryPairs};
+use super::{json, json_body, pairs, raw_json, Held, QueryPairs};
 use crate::emulator::encoded;
 use crate::emulator::errors::ApiError;
 use crate::emulator::eval_request::{EvalUpdate, NewEval};
@@ -23,50 +23,48 @@ const LIST: ListSpec = ListSpec {
 };
 
 pub(crate) async fn create(
-    State(state): State<AppState>,
+    Held(store): Held,
     Extension(flavor): Extension<Flavor>,
     body: Bytes,
 ) -> Result<Response, ApiError> {
     let new = NewEval::parse(&json_body(&body)?, flavor)?;
-    let eval = state.store.write().create_eval(new)?;
+    let eval = store.write().create_eval(new)?;
     Ok(json(flavor.create_eval_status(), &eval))
 }
 
-pub(crate) async fn list(
-    State(state): State<AppState>,
-    query: QueryPairs,
-) -> Result<Response, ApiError> {
+pub(crate) async fn list(Held(store): Held, query: QueryPairs) -> Result<Response, ApiError> {
     let params = ListParams::parse(&pairs(query)?, &LIST)?;
-    let (evals, has_more) = state.store.read().list_evals(&params)?;
+    let (evals, has_more) = store.read().list_evals(&params)?;
     Ok(raw_json(encoded::page(&evals, has_more)))
 }
 
 pub(crate) async fn get(
-    State(state): State<AppState>,
+    Held(store): Held,
     Path(eval_id): Path<String>,
 ) -> Result<Response, ApiError> {
-    let wire = state.store.read().eval_entry(&eval_id)?.wire.clone();
+    let wire = store.read().eval_entry(&eval_id)?.wire.clone();
     match wire {
         Some(wire) => Ok(raw_json(wire.json.to_vec())),
-        None => Ok(json(StatusCode::OK, state.store.read().eval(&eval_id)?)),
+        None => Ok(json(StatusCode::OK, store.read().eval(&eval_id)?)),
     }
 }
 
 pub(crate) async fn update(
-    State(state): State<AppState>,
+    Held(store): Held,
     Path(eval_id): Path<String>,
     body: Bytes,
 ) -> Result<Response, ApiError> {
     let update = EvalUpdate::parse(&json_body(&body)?)?;
-    let eval = state.store.write().update_eval(&eval_id, update)?;
+    let eval = store.write().update_eval(&eval_id, update)?;
     Ok(json(StatusCode::OK, &eval))
 }
 
 pub(crate) async fn delete(
     State(state): State<AppState>,
+    Held(store): Held,
     Path(eval_id): Path<String>,
 ) -> Result<Response, ApiError> {
-    let runs = state.store.write().delete_eval(&eval_id)?;
+    let runs = store.write().delete_eval(&eval_id)?;
     for run in runs {
         state.stop_run(&run);
     }

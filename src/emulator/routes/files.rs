@@ -13,7 +13,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Extension;
 use serde_json::json;
 
-use super::{json, page, pairs, QueryPairs};
+use super::{json, page, pairs, Held, QueryPairs};
 use crate::emulator::errors::ApiError;
 use crate::emulator::flavor::Flavor;
 use crate::emulator::pagination::{ListParams, ListSpec, Order};
@@ -49,6 +49,7 @@ struct Form {
 
 pub(crate) async fn create(
     State(state): State<AppState>,
+    Held(store): Held,
     Extension(flavor): Extension<Flavor>,
     multipart: Result<Multipart, MultipartRejection>,
 ) -> Result<Response, ApiError> {
@@ -62,7 +63,7 @@ pub(crate) async fn create(
     let form = read_form(multipart).await?;
     let mut new = validate(form, flavor)?;
     new.processing = std::time::Duration::from_millis(state.config.file_processing_ms);
-    let file = state.store.write().create_file(new)?;
+    let file = store.write().create_file(new)?;
     Ok(json(StatusCode::OK, &file))
 }
 
@@ -101,7 +102,7 @@ fn validate(form: Form, flavor: Flavor) -> Result<NewFile, ApiError> {
     let purpose = form.purpose.ok_or_else(|| ApiError::missing("purpose"))?;
     let purposes: &[&str] = match flavor {
         Flavor::OpenAi => &OPENAI_PURPOSES,
-        Flavor::Azure => &AZURE_PURPOSES,
+        Flavor::Azure | Flavor::Foundry => &AZURE_PURPOSES,
     };
     check_enum("purpose", &purpose, purposes)?;
     let expires_after = match (form.anchor, form.seconds) {
@@ -130,28 +131,25 @@ fn expiry(anchor: Option<String>, seconds: Option<String>) -> Result<i64, ApiErr
     }
 }
 
-pub(crate) async fn list(
-    State(state): State<AppState>,
-    query: QueryPairs,
-) -> Result<Response, ApiError> {
+pub(crate) async fn list(Held(store): Held, query: QueryPairs) -> Result<Response, ApiError> {
     let params = ListParams::parse(&pairs(query)?, &LIST)?;
-    let (files, has_more) = state.store.read().list_files(&params)?;
+    let (files, has_more) = store.read().list_files(&params)?;
     Ok(page(&files, has_more, |f| &f.id))
 }
 
 pub(crate) async fn get(
-    State(state): State<AppState>,
+    Held(store): Held,
     Path(file_id): Path<String>,
 ) -> Result<Response, ApiError> {
-    let file = state.store.read().file(&file_id)?.object();
+    let file = store.read().file(&file_id)?.object();
     Ok(json(StatusCode::OK, &file))
 }
 
 pub(crate) async fn delete(
-    State(state): State<AppState>,
+    Held(store): Held,
     Path(file_id): Path<String>,
 ) -> Result<Response, ApiError> {
-    state.store.write().delete_file(&file_id)?;
+    store.write().delete_file(&file_id)?;
     Ok(json(
         StatusCode::OK,
         &json!({"id": file_id, "object": "file", "deleted": true}),
@@ -159,10 +157,10 @@ pub(crate) async fn delete(
 }
 
 pub(crate) async fn content(
-    State(state): State<AppState>,
+    Held(store): Held,
     Path(file_id): Path<String>,
 ) -> Result<Response, ApiError> {
-    let content = state.store.read().file(&file_id)?.content.clone();
+    let content = store.read().file(&file_id)?.content.clone();
     Ok((
         StatusCode::OK,
         [(header::CONTENT_TYPE, "application/octet-stream")],

@@ -1,13 +1,12 @@
 //! Handlers of a run's output items.
 
-use axum::extract::{Path, State};
+use axum::extract::Path;
 use axum::response::Response;
 
-use super::{pairs, raw_json, QueryPairs};
+use super::{pairs, raw_json, Held, QueryPairs};
 use crate::emulator::encoded;
 use crate::emulator::errors::ApiError;
 use crate::emulator::pagination::{ListParams, ListSpec, Order};
-use crate::emulator::state::AppState;
 
 const LIST: ListSpec = ListSpec {
     default_limit: 20,
@@ -17,19 +16,19 @@ const LIST: ListSpec = ListSpec {
 };
 
 pub(crate) async fn list(
-    State(state): State<AppState>,
+    Held(store): Held,
     Path((eval_id, run_id)): Path<(String, String)>,
     query: QueryPairs,
 ) -> Result<Response, ApiError> {
     let params = ListParams::parse(&pairs(query)?, &LIST)?;
-    let (items, has_more) = state.store.read().list_items(&eval_id, &run_id, &params)?;
+    let (items, has_more) = store.read().list_items(&eval_id, &run_id, &params)?;
     Ok(raw_json(encoded::page(&items, has_more)))
 }
 
 pub(crate) async fn get(
-    State(state): State<AppState>,
+    Held(store): Held,
     Path((eval_id, run_id, item_id)): Path<(String, String, String)>,
 ) -> Result<Response, ApiError> {
-    let item = state.store.read().item(&eval_id, &run_id, &item_id)?;
+    let item = store.read().item(&eval_id, &run_id, &item_id)?;
     Ok(raw_json(item.json.to_vec()))
 }

@@ -9,7 +9,8 @@ mod runs;
 
 use axum::body::Bytes;
 use axum::extract::rejection::QueryRejection;
-use axum::extract::{DefaultBodyLimit, Query};
+use axum::extract::{DefaultBodyLimit, FromRequestParts, Query};
+use axum::http::request::Parts;
 use axum::http::{header, StatusCode};
 use axum::middleware::from_fn_with_state;
 use axum::response::{IntoResponse, Response};
@@ -19,9 +20,10 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::errors::ApiError;
-use super::flavor::Flavor;
+use super::flavor::{Flavor, Surface};
 use super::layer;
 use super::pagination::envelope;
+use super::runner::Shared;
 use super::state::AppState;
 
 /// Uploads and inline rows can be large; the service takes files up to 512 MB.
@@ -31,6 +33,7 @@ pub(crate) fn router(state: AppState) -> Router {
     Router::new()
         .nest("/v1", api(&state, Flavor::OpenAi))
         .nest("/openai/v1", api(&state, Flavor::Azure))
+        .nest(PROJECT_API, api(&state, Flavor::Foundry))
         .fallback(|| async { not_found_route() })
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
 }
@@ -78,6 +81,59 @@ fn not_found_route() -> ApiError {
         "not_found",
         "Invalid URL: no such operation in the Evals API.",
     )
+}
+
+/// Where the router serves every Foundry project's API: `project_request` moves each
+/// request there, marked with its project, so the handlers see the same paths on every
+/// surface.
+const PROJECT_API: &str = "/_project/openai/v1";
+
+/// A request to `/api/projects/{project}/openai/v1/...` goes to the project flavor's routes,
+/// marked with its project; nothing else reaches them.
+pub(crate) fn project_request<B>(request: &mut axum::http::Request<B>) {
+    let path = request.uri().path();
+    let rest = path.strip_prefix("/api/projects/").and_then(|rest| {
+        let (project, api) = rest.split_once('/')?;
+        let api = api.strip_prefix("openai/v1")?;
+        let named = !project.is_empty()
+            && project
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+        (named && (api.is_empty() || api.starts_with('/'))).then(|| (project.to_string(), api))
+    });
+    let (target, surface) = match rest {
+        Some((project, api)) => (
+            format!("{PROJECT_API}{api}"),
+            Some(Surface::Project(project)),
+        ),
+        None if path.starts_with(PROJECT_API) => ("/not-found".to_string(), None),
+        None => return,
+    };
+    let query = request
+        .uri()
+        .query()
+        .map(|q| format!("?{q}"))
+        .unwrap_or_default();
+    if let Ok(uri) = format!("{target}{query}").parse() {
+        *request.uri_mut() = uri;
+    }
+    if let Some(surface) = surface {
+        request.extensions_mut().insert(surface);
+    }
+}
+
+/// The store a request speaks to: its surface's (the router marks project paths).
+pub(crate) struct Held(pub(crate) Shared);
+
+impl FromRequestParts<AppState> for Held {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Held, ApiError> {
+        let surface = parts.extensions.get::<Surface>().cloned();
+        state
+            .store_of(&surface.unwrap_or(Surface::Resource))
+            .map(Held)
+    }
 }
 
 /// A JSON body; an empty body is `{}` (cancel is sent without one).

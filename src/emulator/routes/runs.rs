@@ -8,7 +8,7 @@ use axum::response::Response;
 use axum::Extension;
 use serde_json::json;
 
-use super::{json, json_body, page, pairs, QueryPairs};
+use super::{json, json_body, page, pairs, Held, QueryPairs};
 use crate::emulator::data_source_config::item_schema;
 use crate::emulator::errors::ApiError;
 use crate::emulator::flavor::Flavor;
@@ -27,14 +27,15 @@ const LIST: ListSpec = ListSpec {
 
 pub(crate) async fn create(
     State(state): State<AppState>,
+    Held(store): Held,
     Extension(flavor): Extension<Flavor>,
     Path(eval_id): Path<String>,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    state.store.read().eval(&eval_id)?;
+    store.read().eval(&eval_id)?;
     let new = NewRun::parse(&json_body(&body)?, flavor)?;
     let (file, schema) = {
-        let store = state.store.read();
+        let store = store.read();
         let file = rows::file_of(&new.data_source, &store)?;
         let config = &store.eval(&eval_id)?.data_source_config;
         (file, item_schema(config).clone())
@@ -45,54 +46,53 @@ pub(crate) async fn create(
         &schema,
         "data_source.source",
     )?;
-    let run = state
-        .store
-        .write()
-        .create_run(&eval_id, new, &state.base_url)?;
-    runner::spawn(&state, run.id.clone());
+    let run = store.write().create_run(&eval_id, new, &state.base_url)?;
+    runner::spawn(&state, store.clone(), run.id.clone());
     Ok(json(StatusCode::CREATED, &run))
 }
 
 pub(crate) async fn list(
-    State(state): State<AppState>,
+    Held(store): Held,
     Path(eval_id): Path<String>,
     query: QueryPairs,
 ) -> Result<Response, ApiError> {
     let params = ListParams::parse(&pairs(query)?, &LIST)?;
-    let (runs, has_more) = state.store.read().list_runs(&eval_id, &params)?;
+    let (runs, has_more) = store.read().list_runs(&eval_id, &params)?;
     Ok(page(&runs, has_more, |r| &r.id))
 }
 
 pub(crate) async fn get(
-    State(state): State<AppState>,
+    Held(store): Held,
     Path((eval_id, run_id)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
-    let run = state.store.read().run(&eval_id, &run_id)?.clone();
+    let run = store.read().run(&eval_id, &run_id)?.clone();
     Ok(json(StatusCode::OK, &run))
 }
 
 pub(crate) async fn cancel(
     State(state): State<AppState>,
+    Held(store): Held,
     Path((eval_id, run_id)): Path<(String, String)>,
     body: Bytes,
 ) -> Result<Response, ApiError> {
     // The SDK sends no body; a body, if any, must at least be JSON.
     json_body(&body)?;
-    let run = state.store.write().cancel_run(&eval_id, &run_id)?;
+    let run = store.write().cancel_run(&eval_id, &run_id)?;
     state.stop_run(&run_id);
     Ok(json(StatusCode::OK, &run))
 }
 
 pub(crate) async fn delete(
     State(state): State<AppState>,
+    Held(store): Held,
     Extension(flavor): Extension<Flavor>,
     Path((eval_id, run_id)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
-    state.store.write().delete_run(&eval_id, &run_id)?;
+    store.write().delete_run(&eval_id, &run_id)?;
     state.stop_run(&run_id);
     let body = match flavor {
         Flavor::OpenAi => json!({"object": "eval.run.deleted", "deleted": true, "run_id": run_id}),
-        Flavor::Azure => {
+        Flavor::Azure | Flavor::Foundry => {
             json!({"object": "eval_run.deleted", "deleted": true, "eval_run_id": run_id})
         }
     };
