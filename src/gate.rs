@@ -113,7 +113,7 @@ mod tests {
                 total,
                 passed,
                 failed: total - passed,
-                errored: 0,
+                ..ResultCounts::default()
             }),
             per_testing_criteria_results: Some(
                 graders

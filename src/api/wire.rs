@@ -1,7 +1,8 @@
 //! Wire types of the Evals API responses the client reads (`../shared/spec/*.openapi.yaml`).
-//! Deserialization is lenient where the two flavors or live responses differ from the spec
-//! (nullable arrays while a run is queued, metadata `null`, extra fields), because one odd
-//! object on the service must not make a whole listing unreadable.
+//! Deserialization is lenient where the flavors or live responses differ from the spec
+//! (nullable arrays while a run is queued, metadata `null`, extra fields, a Foundry project's
+//! `created_at` as an RFC 3339 string and its all-`null` run `error`), because one odd object
+//! on the service must not make a whole listing unreadable.
 
 use std::collections::BTreeMap;
 
@@ -29,7 +30,7 @@ pub struct Eval {
     pub data_source_config: Value,
     #[serde(default, deserialize_with = "null_as_default")]
     pub testing_criteria: Vec<Value>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "timestamp")]
     pub created_at: i64,
 }
 
@@ -44,7 +45,7 @@ pub struct EvalRun {
     pub status: RunStatus,
     #[serde(default, deserialize_with = "metadata")]
     pub metadata: BTreeMap<String, String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "timestamp")]
     pub created_at: i64,
     #[serde(default)]
     pub report_url: Option<String>,
@@ -52,7 +53,7 @@ pub struct EvalRun {
     pub result_counts: Option<ResultCounts>,
     #[serde(default)]
     pub per_testing_criteria_results: Option<Vec<CriteriaResult>>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "run_error")]
     pub error: Option<RunError>,
     #[serde(default)]
     pub model: Option<String>,
@@ -121,14 +122,14 @@ impl std::fmt::Display for RunStatus {
     }
 }
 
-/// A grader's name from the id the service gave it, `<name>-<uuid>` (the name alone when the
-/// id has no such suffix).
+/// A grader's name from the id the service gave it: `<name>-<uuid>`, or `<name>_<uuid>` in a
+/// Foundry project (the name alone when the id has no such suffix).
 pub fn grader_name(id: &str) -> &str {
     let is_uuid = |s: &str| s.len() == 36 && s.chars().all(|c| c.is_ascii_hexdigit() || c == '-');
     match id.len().checked_sub(37) {
         Some(cut)
             if id.is_char_boundary(cut)
-                && id[cut..].starts_with('-')
+                && (id[cut..].starts_with('-') || id[cut..].starts_with('_'))
                 && is_uuid(&id[cut + 1..]) =>
         {
             &id[..cut]
@@ -147,6 +148,9 @@ pub struct ResultCounts {
     pub failed: u64,
     #[serde(default)]
     pub passed: u64,
+    /// Rows a Foundry project skipped (neither passed, failed nor errored).
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub skipped: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -194,6 +198,26 @@ mod tests {
             "string check"
         );
         assert_eq!(grader_name("plain"), "plain");
+        assert_eq!(grader_name("f1_2eaf2d8d-d649-4335-8148-9535a7ca73c2"), "f1");
+    }
+
+    #[test]
+    fn project_answers_read_as_the_resource_s() -> serde_json::Result<()> {
+        let run: EvalRun = serde_json::from_value(serde_json::json!({
+            "id": "r", "created_at": "2026-09-27T10:15:30.123+02:00", "metadata": null,
+            "error": {"code": null, "message": null, "correlation_id": null, "inner_error": null},
+            "result_counts": {"total": 3, "errored": 0, "failed": 0, "passed": 2, "skipped": 1},
+        }))?;
+        assert_eq!(run.created_at, 1_790_496_930);
+        assert_eq!(run.error, None);
+        assert_eq!(run.result_counts.map(|c| c.skipped), Some(1));
+        let failed: EvalRun = serde_json::from_value(serde_json::json!({
+            "id": "r", "created_at": 5, "error": {"code": "x", "message": null}}))?;
+        assert_eq!(failed.error.map(|e| e.code), Some("x".to_string()));
+        let odd: EvalRun =
+            serde_json::from_value(serde_json::json!({"id": "r", "created_at": "soon"}))?;
+        assert_eq!(odd.created_at, 0);
+        Ok(())
     }
 
     #[test]
@@ -221,6 +245,30 @@ where
     T: Default + Deserialize<'de>,
 {
     Ok(Option::<T>::deserialize(deserializer)?.unwrap_or_default())
+}
+
+/// Seconds since the epoch: an integer by the spec, an RFC 3339 string in some Foundry
+/// listings (observed by azd). Anything else reads as 0, an unknown time, rather than failing
+/// the listing.
+fn timestamp<'de, D: Deserializer<'de>>(deserializer: D) -> Result<i64, D::Error> {
+    use time::format_description::well_known::Rfc3339;
+    Ok(match Option::<Value>::deserialize(deserializer)? {
+        Some(Value::Number(n)) => n
+            .as_i64()
+            .or_else(|| n.as_f64().map(|f| f as i64))
+            .unwrap_or(0),
+        Some(Value::String(text)) => time::OffsetDateTime::parse(&text, &Rfc3339)
+            .map(time::OffsetDateTime::unix_timestamp)
+            .unwrap_or(0),
+        _ => 0,
+    })
+}
+
+/// A run's error; a Foundry project answers one with `null` members on every run, which is no
+/// error at all.
+fn run_error<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<RunError>, D::Error> {
+    let error = Option::<RunError>::deserialize(deserializer)?;
+    Ok(error.filter(|e| !(e.code.is_empty() && e.message.is_empty())))
 }
 
 /// Metadata is string to string by the spec; anything else (a number set by another tool)

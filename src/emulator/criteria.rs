@@ -5,6 +5,7 @@
 use serde_json::{Map, Value};
 
 use super::errors::ApiError;
+use super::evaluators;
 use super::flavor::Flavor;
 use super::ids;
 use super::messages;
@@ -93,7 +94,6 @@ fn azure_ai_evaluator(fields: &Fields, stored: &mut Map<String, Value>) -> Resul
         "data_mapping",
     ])?;
     fields.req_str("name")?;
-    fields.req_str("evaluator_name")?;
     fields.opt_str("evaluator_version")?;
     fields.opt_object("initialization_parameters")?;
     if let Some(mapping) = fields.opt_object("data_mapping")? {
@@ -107,6 +107,7 @@ fn azure_ai_evaluator(fields: &Fields, stored: &mut Map<String, Value>) -> Resul
             }
         }
     }
+    evaluators::check(fields)?;
     stored
         .entry("evaluator_version")
         .or_insert_with(|| Value::String(String::new()));
@@ -190,6 +191,7 @@ fn score_model(
     fields.opt_number("pass_threshold")?;
     // Sampling params are accepted leniently: the spec's own samples misspell their keys.
     fields.opt_object("sampling_params")?;
+    fields.not_null("range", "an array")?;
     if let Some(range) = fields.opt_array("range")? {
         check_range(range, &fields.param("range"))?;
     }

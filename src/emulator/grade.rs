@@ -1,10 +1,12 @@
 //! Grading one row with every testing criterion. `string_check` and `text_similarity` are
 //! computed here by [`grading`]; `label_model` and `score_model` ask the model endpoint;
+//! a project's `azure_ai_evaluator` criteria go to [`evaluators`](super::evaluators);
 //! `python` graders are not run by the emulator and error. A grader that cannot grade a row
 //! makes the row errored, not failed.
 
 use serde_json::{json, Value};
 
+use super::evaluators;
 use super::grading;
 use super::messages;
 use super::model_client::ModelClient;
@@ -35,16 +37,43 @@ pub(crate) async fn grade(grader: &Value, context: &Value, model: Option<&ModelC
             Some(client) => return model_grade(grader, context, client).await,
             None => Err("model graders need --model-endpoint".to_string()),
         },
+        "azure_ai_evaluator" => return evaluators::grade(grader, context, model).await,
         other => Err(format!("'{other}' graders are not run by the emulator")),
     };
     match outcome {
-        Ok((score, passed)) => Graded {
-            result: result(grader, score, passed, Value::Null),
-            verdict: Some(passed),
-            usage: None,
-        },
+        Ok((score, passed)) => scored(grader, score, passed),
         Err(message) => errored(grader, message),
     }
+}
+
+/// A verdict reached without a model.
+pub(crate) fn scored(grader: &Value, score: f64, passed: bool) -> Graded {
+    Graded {
+        result: result(grader, score, passed, Value::Null),
+        verdict: Some(passed),
+        usage: None,
+    }
+}
+
+/// A result as a Foundry project reports it: with its `status`, `metric`, `label`,
+/// `threshold`, `reason` and `properties`, and `passed` null when the grader errored.
+pub(crate) fn in_project(grader: &Value, graded: &mut Graded) {
+    let result = &mut graded.result;
+    let reason = result["error"]["message"].clone();
+    let (status, label) = match graded.verdict {
+        Some(true) => ("completed", json!("pass")),
+        Some(false) => ("completed", json!("fail")),
+        None => ("errored", Value::Null),
+    };
+    if graded.verdict.is_none() {
+        result["passed"] = Value::Null;
+    }
+    result["status"] = json!(status);
+    result["metric"] = json!(evaluators::metric_name(grader));
+    result["label"] = label;
+    result["threshold"] = evaluators::reported_threshold(grader);
+    result["reason"] = reason;
+    result["properties"] = json!({});
 }
 
 fn string_check(grader: &Value, context: &Value) -> Result<(f64, bool), String> {
@@ -67,7 +96,7 @@ fn operands(grader: &Value, context: &Value) -> (String, String) {
     (field("input"), field("reference"))
 }
 
-async fn model_grade(grader: &Value, context: &Value, client: &ModelClient) -> Graded {
+pub(crate) async fn model_grade(grader: &Value, context: &Value, client: &ModelClient) -> Graded {
     let mut prompt = messages::rendered(&grader["input"], context);
     let labels: Vec<&str> = strings(&grader["labels"]);
     let is_label = grader["type"] == "label_model";
@@ -168,7 +197,7 @@ fn result(grader: &Value, score: f64, passed: bool, sample: Value) -> Value {
     })
 }
 
-fn errored(grader: &Value, message: String) -> Graded {
+pub(crate) fn errored(grader: &Value, message: String) -> Graded {
     let mut result = result(grader, 0.0, false, Value::Null);
     result["error"] = json!({"code": "grader_error", "message": message});
     Graded {

@@ -16,6 +16,7 @@ mod data_source_config;
 mod encoded;
 mod errors;
 mod eval_request;
+mod evaluators;
 mod faults;
 mod flavor;
 mod grade;

@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 /// Object metadata: string to string, `{}` when unset.
 pub(crate) type Metadata = BTreeMap<String, String>;
@@ -19,6 +19,18 @@ pub(crate) struct Eval {
     pub(crate) testing_criteria: Vec<Value>,
     pub(crate) created_at: i64,
     pub(crate) metadata: Metadata,
+    #[serde(flatten, default, skip_serializing_if = "Option::is_none")]
+    pub(crate) project: Option<ProjectFields>,
+}
+
+/// What a Foundry project adds to its evals and runs (FOUNDRY.md §2); absent elsewhere.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct ProjectFields {
+    pub(crate) modified_at: i64,
+    /// A display name on evals; `null` on runs.
+    pub(crate) created_by: Option<String>,
+    /// Immutable, partly written by the service itself.
+    pub(crate) properties: Metadata,
 }
 
 /// A run's lifecycle: `queued` -> `in_progress` -> one of the terminal three.
@@ -60,6 +72,9 @@ pub(crate) struct ResultCounts {
     pub(crate) errored: u64,
     pub(crate) failed: u64,
     pub(crate) passed: u64,
+    /// Counted by a Foundry project only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) skipped: Option<u64>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -78,13 +93,44 @@ pub(crate) struct CriteriaResult {
     pub(crate) testing_criteria: String,
     pub(crate) passed: u64,
     pub(crate) failed: u64,
+    /// Counted by a Foundry project only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) errored: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) skipped: Option<u64>,
 }
 
-/// `EvalApiError`: why a run failed.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// `EvalApiError`: why a run failed. A Foundry project answers one on every run, its members
+/// `null` until something fails, with `correlation_id` and `inner_error` besides (in `more`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub(crate) struct RunError {
-    pub(crate) code: String,
-    pub(crate) message: String,
+    pub(crate) code: Option<String>,
+    pub(crate) message: Option<String>,
+    #[serde(flatten)]
+    pub(crate) more: Map<String, Value>,
+}
+
+impl RunError {
+    pub(crate) fn new(code: &str, message: impl Into<String>) -> Self {
+        RunError {
+            code: Some(code.into()),
+            message: Some(message.into()),
+            more: Map::new(),
+        }
+    }
+
+    /// The same error as a Foundry project answers it (`None`: the run has not failed).
+    pub(crate) fn in_project(error: Option<RunError>) -> RunError {
+        let mut error = error.unwrap_or(RunError {
+            code: None,
+            message: None,
+            more: Map::new(),
+        });
+        for key in ["correlation_id", "inner_error"] {
+            error.more.entry(key).or_insert(Value::Null);
+        }
+        error
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -94,7 +140,8 @@ pub(crate) struct EvalRun {
     pub(crate) eval_id: String,
     pub(crate) name: String,
     pub(crate) status: RunStatus,
-    /// The model under test; `null` for `jsonl` runs, which sample nothing.
+    /// The model under test, empty for runs that sample nothing (the spec's type is string;
+    /// `None` only in stores written before that was decided).
     pub(crate) model: Option<String>,
     pub(crate) created_at: i64,
     pub(crate) report_url: String,
@@ -105,6 +152,8 @@ pub(crate) struct EvalRun {
     pub(crate) data_source: Value,
     pub(crate) metadata: Metadata,
     pub(crate) error: Option<RunError>,
+    #[serde(flatten, default, skip_serializing_if = "Option::is_none")]
+    pub(crate) project: Option<ProjectFields>,
 }
 
 /// A row's outcome, also the `status` filter of the output-item list.

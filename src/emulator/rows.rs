@@ -1,6 +1,7 @@
 //! The rows a run grades: from inline `file_content` or an uploaded JSONL file (`file_id`),
-//! each `{"item": {...}, "sample"?: {...}}`, and checked against the eval's `item_schema`
-//! before the run is accepted, as the service does.
+//! each `{"item": {...}, "sample"?: {...}}`, or an uploaded CSV file whose header names the
+//! item's fields; checked against the eval's `item_schema` before the run is accepted, as the
+//! service does.
 
 use serde_json::Value;
 
@@ -45,6 +46,34 @@ pub(crate) fn from_jsonl(bytes: &[u8], param: &str) -> Result<Vec<Row>, ApiError
         .collect()
 }
 
+/// Rows from a CSV file: the header row names the fields, every value is a string.
+pub(crate) fn from_csv(bytes: &[u8], param: &str) -> Result<Vec<Row>, ApiError> {
+    let mut reader = csv::ReaderBuilder::new().from_reader(bytes);
+    let unreadable = |error: csv::Error| {
+        let line = error.position().map_or(1, csv::Position::line);
+        ApiError::invalid_value(
+            param,
+            format!("Line {line} of the CSV file cannot be read: {error}."),
+        )
+    };
+    let headers = reader.headers().map_err(unreadable)?.clone();
+    reader
+        .records()
+        .map(|record| {
+            let record = record.map_err(unreadable)?;
+            let item = headers
+                .iter()
+                .zip(record.iter())
+                .map(|(key, value)| (key.to_string(), Value::from(value)))
+                .collect();
+            Ok(Row {
+                item: Value::Object(item),
+                sample: None,
+            })
+        })
+        .collect()
+}
+
 fn row_of(row: &Value, path: &str) -> Result<Row, ApiError> {
     let Value::Object(map) = row else {
         return Err(ApiError::invalid_type(path, "an object", row));
@@ -60,8 +89,9 @@ fn row_of(row: &Value, path: &str) -> Result<Row, ApiError> {
         }
         None => return Err(ApiError::missing(&format!("{path}.item"))),
     };
+    // `sample` is an object when present; the spec does not make it nullable.
     let sample = match map.get("sample") {
-        None | Some(Value::Null) => None,
+        None => None,
         Some(sample @ Value::Object(_)) => Some(sample.clone()),
         Some(other) => {
             return Err(ApiError::invalid_type(
@@ -77,7 +107,7 @@ fn row_of(row: &Value, path: &str) -> Result<Row, ApiError> {
 /// The uploaded file a `file_id` source names (`None` for inline rows), looked up under the
 /// store's lock; the rows themselves are parsed by [`of_data_source`] after it is released.
 pub(crate) fn file_of(data_source: &Value, store: &Store) -> Result<Option<Bytes>, ApiError> {
-    let source = &data_source["source"];
+    let source = source_of(data_source);
     match source["type"].as_str() {
         Some("file_content") => Ok(None),
         Some("file_id") => {
@@ -112,13 +142,23 @@ pub(crate) fn of_data_source(
     file: Option<&Bytes>,
 ) -> Result<Vec<Row>, ApiError> {
     match file {
+        Some(bytes) if data_source["type"] == "csv" => from_csv(bytes, "data_source.source.id"),
         Some(bytes) => from_jsonl(bytes, "data_source.source.id"),
         None => from_content(
-            data_source["source"]["content"]
+            source_of(data_source)["content"]
                 .as_array()
                 .map_or(&[], Vec::as_slice),
             "data_source.source.content",
         ),
+    }
+}
+
+/// Where a data source's rows come from: its `source`, or for stored responses the
+/// `source` of its `item_generation_params`.
+fn source_of(data_source: &Value) -> &Value {
+    match data_source["type"].as_str() {
+        Some("azure_ai_responses") => &data_source["item_generation_params"]["source"],
+        _ => &data_source["source"],
     }
 }
 
@@ -160,6 +200,29 @@ mod tests {
         let error = from_jsonl(b"{\"a\": 1}\n", "f").unwrap_err();
         assert_eq!(error.param.as_deref(), Some("f (line 1).item"));
         assert!(from_jsonl(b"not json\n", "f").is_err());
+    }
+
+    #[test]
+    fn csv_rows_are_named_by_the_header() {
+        let rows = from_csv(b"\xef\xbb\xbfq,a\n\"1, 2\",x\ny,\"multi\nline\"\n", "f");
+        let items: Vec<Value> = rows
+            .unwrap_or_default()
+            .into_iter()
+            .map(|r| r.item)
+            .collect();
+        assert_eq!(
+            items,
+            vec![
+                json!({"q": "1, 2", "a": "x"}),
+                json!({"q": "y", "a": "multi\nline"})
+            ]
+        );
+        let error = from_csv(b"q,a\n1\n", "f").unwrap_err();
+        assert!(
+            error.message.starts_with("Line 2 of the CSV file"),
+            "{}",
+            error.message
+        );
     }
 
     #[test]

@@ -32,6 +32,8 @@ struct Plan {
     data_source: Value,
     graders: Vec<Value>,
     rows: Vec<Row>,
+    /// Results are reported in a Foundry project's form.
+    in_project: bool,
 }
 
 async fn execute(state: &AppState, store: &Shared, run_id: &str) {
@@ -71,7 +73,7 @@ async fn execute(state: &AppState, store: &Shared, run_id: &str) {
 /// Reads what the run needs; `None` when the run is gone or no longer queued. Rows are
 /// parsed after the store's lock is released, so a large file does not stall other requests.
 fn prepare(state: &AppState, store: &Shared, run_id: &str) -> Result<Option<Plan>, RunError> {
-    let (data_source, graders, file) = {
+    let (data_source, graders, file, in_project) = {
         let store = store.read();
         let Some(entry) = store.run_by_id(run_id) else {
             return Ok(None);
@@ -84,35 +86,34 @@ fn prepare(state: &AppState, store: &Shared, run_id: &str) -> Result<Option<Plan
         };
         let data_source = entry.run.data_source.clone();
         let file = rows::file_of(&data_source, &store).map_err(invalid_data_source)?;
-        (data_source, eval.testing_criteria.clone(), file)
+        let graders = eval.testing_criteria.clone();
+        (data_source, graders, file, store.is_project())
     };
-    let needs_model = sampling::samples(&data_source) || graders.iter().any(grade::needs_model);
+    let needs_model = sampling::needs_model(&data_source) || graders.iter().any(grade::needs_model);
     if needs_model && state.model.is_none() {
-        return Err(RunError {
-            code: "model_endpoint_required".into(),
-            message: "This run samples a model or uses a model grader, and the emulator was started without --model-endpoint; it has no model of its own.".into(),
-        });
+        return Err(RunError::new(
+            "model_endpoint_required",
+            "This run samples a model or uses a model grader, and the emulator was started without --model-endpoint; it has no model of its own.",
+        ));
     }
     let rows = rows::of_data_source(&data_source, file.as_ref()).map_err(invalid_data_source)?;
     Ok(Some(Plan {
         data_source,
         graders,
         rows,
+        in_project,
     }))
 }
 
 fn invalid_data_source(error: crate::emulator::errors::ApiError) -> RunError {
-    RunError {
-        code: "invalid_data_source".into(),
-        message: error.message,
-    }
+    RunError::new("invalid_data_source", error.message)
 }
 
 async fn grade_row(state: &AppState, plan: &Plan, index: u64, row: Row) -> RowOutcome {
     let model = state.model.as_ref();
     let sampled = sampling::sample_row(&plan.data_source, &row, model).await;
     let mut usage = sampled.usage.clone();
-    let graded: Vec<Graded> = match &sampled.error {
+    let mut graded: Vec<Graded> = match &sampled.error {
         Some(error) => plan.graders.iter().map(|g| not_graded(g, error)).collect(),
         None => {
             let context = json!({"item": row.item, "sample": sampled.namespace});
@@ -123,6 +124,11 @@ async fn grade_row(state: &AppState, plan: &Plan, index: u64, row: Row) -> RowOu
             graded
         }
     };
+    if plan.in_project {
+        for (grader, graded) in plan.graders.iter().zip(&mut graded) {
+            grade::in_project(grader, graded);
+        }
+    }
     usage.extend(graded.iter().filter_map(|g| g.usage.clone()));
     RowOutcome {
         index,

@@ -108,7 +108,7 @@ impl AppState {
             })?,
             None => (Store::memory(), Vec::new()),
         };
-        let store = Arc::new(RwLock::new(store));
+        let store = Arc::new(RwLock::new(store.in_project()));
         projects.insert(name.clone(), store.clone());
         drop(projects);
         for run_id in resume {

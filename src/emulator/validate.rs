@@ -53,6 +53,19 @@ impl<'a> Fields<'a> {
         }
     }
 
+    /// Refuses an explicit `null` where the spec's field is not nullable (elsewhere `null` is
+    /// taken as absent, as the service does for its many nullable fields).
+    pub(crate) fn not_null(&self, key: &str, expected: &str) -> Result<(), ApiError> {
+        match self.map.get(key) {
+            Some(Value::Null) => Err(ApiError::invalid_type(
+                &self.param(key),
+                expected,
+                &Value::Null,
+            )),
+            _ => Ok(()),
+        }
+    }
+
     /// A field that is present and not `null`.
     pub(crate) fn get(&self, key: &str) -> Option<&'a Value> {
         self.map.get(key).filter(|v| !v.is_null())

@@ -105,6 +105,12 @@ fn verdict(result: Option<&Value>) -> String {
     let Some(result) = result else {
         return "-".into();
     };
+    // A Foundry project says `status: errored` (or `skipped`), with `passed` null.
+    match result["status"].as_str() {
+        Some("errored") => return "error".into(),
+        Some("skipped") => return "skipped".into(),
+        _ => {}
+    }
     if !result["error"].is_null() {
         return "error".into();
     }
@@ -204,6 +210,8 @@ mod tests {
         );
         let errored = json!({"passed": false, "score": 0.0, "error": {"code": "x"}});
         assert_eq!(verdict(Some(&errored)), "error");
+        let in_project = json!({"passed": null, "status": "errored", "reason": "no model"});
+        assert_eq!(verdict(Some(&in_project)), "error");
         assert_eq!(verdict(None), "-");
     }
 

@@ -18,9 +18,14 @@ pub fn run_result(
     out: &mut dyn Write,
 ) -> io::Result<()> {
     let counts = run.result_counts.unwrap_or_default();
+    // Only a Foundry project skips rows; elsewhere the line stays as it always was.
+    let skipped = match counts.skipped {
+        0 => String::new(),
+        n => format!(", {n} skipped"),
+    };
     writeln!(
         out,
-        "{eval_key}/{run_key} ({}): {}: {} passed, {} failed, {} errored of {} ({})",
+        "{eval_key}/{run_key} ({}): {}: {} passed, {} failed, {} errored{skipped} of {} ({})",
         printable(&run.id),
         printable(run.status.as_str()),
         counts.passed,

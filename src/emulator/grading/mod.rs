@@ -1,9 +1,11 @@
-//! Graders the emulator computes without a model: `string_check` and `text_similarity`.
+//! Graders the emulator computes without a model: `string_check`, `text_similarity` and
+//! Foundry's `builtin.f1_score` (the other metric built-ins reuse `text_similarity`'s).
 //! Each metric follows a named Python reference implementation (see the submodules' docs);
 //! the table tests pin values that implementation produces, so a change of formula shows up
 //! as a failing row rather than as a silent drift in pass rates.
 
 mod bleu;
+mod f1;
 mod fuzzy;
 mod meteor;
 mod porter;
@@ -12,6 +14,7 @@ mod string_check;
 mod text_similarity;
 mod tokenize;
 
+pub use f1::f1_score;
 pub use string_check::string_check;
 pub use text_similarity::text_similarity;
 

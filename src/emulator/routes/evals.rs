@@ -7,7 +7,7 @@ use axum::response::Response;
 use axum::Extension;
 use serde_json::json;
 
-use super::{json, json_body, pairs, raw_json, Held, QueryPairs};
+use super::{json, json_body, pairs, raw_json, required_json_body, Held, QueryPairs};
 use crate::emulator::encoded;
 use crate::emulator::errors::ApiError;
 use crate::emulator::eval_request::{EvalUpdate, NewEval};
@@ -51,10 +51,11 @@ pub(crate) async fn get(
 
 pub(crate) async fn update(
     Held(store): Held,
+    Extension(flavor): Extension<Flavor>,
     Path(eval_id): Path<String>,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    let update = EvalUpdate::parse(&json_body(&body)?)?;
+    let update = EvalUpdate::parse(&required_json_body(&body)?, flavor)?;
     let eval = store.write().update_eval(&eval_id, update)?;
     Ok(json(StatusCode::OK, &eval))
 }

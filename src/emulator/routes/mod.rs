@@ -136,6 +136,18 @@ impl FromRequestParts<AppState> for Held {
     }
 }
 
+/// A JSON body the operation requires (the spec marks it `required`): an empty one is a 400.
+pub(crate) fn required_json_body(bytes: &Bytes) -> Result<Value, ApiError> {
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_json",
+            "This request needs a JSON body, and it had none.",
+        ));
+    }
+    json_body(bytes)
+}
+
 /// A JSON body; an empty body is `{}` (cancel is sent without one).
 pub(crate) fn json_body(bytes: &Bytes) -> Result<Value, ApiError> {
     if bytes.iter().all(u8::is_ascii_whitespace) {

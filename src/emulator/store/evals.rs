@@ -16,7 +16,8 @@ impl Store {
     pub(crate) fn create_eval(&mut self, new: NewEval) -> Result<Eval, ApiError> {
         let seq = self.next_seq();
         let created_at = ids::now();
-        let eval = new.into_eval(ids::make("eval_", created_at, seq), created_at);
+        let id = ids::make("eval_", created_at, seq);
+        let eval = new.into_eval(id, created_at, self.project);
         let entry = EvalEntry::new(eval.clone(), seq);
         self.persist(|disk| disk.put_json(EVALS, &eval.id, &entry))?;
         self.insert_eval(seq, entry);
@@ -47,7 +48,7 @@ impl Store {
             .ok_or_else(|| ApiError::not_found("eval", id))?;
         let update_seq = self.next_seq();
         let mut entry = self.evals[&seq].clone();
-        update.apply(&mut entry.eval);
+        update.apply(&mut entry.eval, ids::now())?;
         entry.encode();
         let old_update = std::mem::replace(&mut entry.update_seq, update_seq);
         self.persist(|disk| disk.put_json(EVALS, id, &entry))?;

@@ -112,6 +112,8 @@ pub(crate) struct Store {
     files: BTreeMap<u64, FileEntry>,
     file_ids: HashMap<String, u64>,
     disk: Option<Disk>,
+    /// A Foundry project's store: its objects carry the project's fields.
+    project: bool,
 }
 
 impl Store {
@@ -121,6 +123,16 @@ impl Store {
             next_seq: 1,
             ..Store::default()
         }
+    }
+
+    /// The same store, as a Foundry project's.
+    pub(crate) fn in_project(mut self) -> Self {
+        self.project = true;
+        self
+    }
+
+    pub(crate) fn is_project(&self) -> bool {
+        self.project
     }
 
     fn next_seq(&mut self) -> u64 {

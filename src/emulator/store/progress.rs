@@ -56,6 +56,7 @@ impl Store {
         }
         let mut run = entry.run.clone();
         run.status = RunStatus::InProgress;
+        touch(&mut run);
         run.per_model_usage = Some(Vec::new());
         run.per_testing_criteria_results = Some(
             graders
@@ -64,6 +65,8 @@ impl Store {
                     testing_criteria: id.clone(),
                     passed: 0,
                     failed: 0,
+                    errored: self.project.then_some(0),
+                    skipped: self.project.then_some(0),
                 })
                 .collect(),
         );
@@ -127,7 +130,11 @@ impl Store {
         }
         let mut run = entry.run.clone();
         run.status = status;
-        run.error = error;
+        run.error = match self.project {
+            true => Some(RunError::in_project(error)),
+            false => error,
+        };
+        touch(&mut run);
         let items = encoded::array(entry.items.iter().map(|item| item.as_ref()));
         self.persist(|disk| {
             disk.put(ITEMS, &format!("{run_id}.json"), &items)?;
@@ -137,6 +144,13 @@ impl Store {
             entry.run = run;
         }
         Ok(())
+    }
+}
+
+/// A project's run records when it last changed.
+fn touch(run: &mut EvalRun) {
+    if let Some(project) = &mut run.project {
+        project.modified_at = ids::now();
     }
 }
 
@@ -153,7 +167,11 @@ fn count_row(run: &mut EvalRun, outcome: &RowOutcome, status: ItemStatus) {
             match verdict {
                 Some(true) => result.passed += 1,
                 Some(false) => result.failed += 1,
-                None => {}
+                None => {
+                    if let Some(errored) = &mut result.errored {
+                        *errored += 1;
+                    }
+                }
             }
         }
     }

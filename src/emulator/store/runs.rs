@@ -6,7 +6,9 @@ use super::disk::{ITEMS, RUNS};
 use super::{RunEntry, Store};
 use crate::emulator::errors::ApiError;
 use crate::emulator::ids;
-use crate::emulator::objects::{EvalRun, ResultCounts, RunStatus};
+use crate::emulator::objects::{
+    EvalRun, Metadata, ProjectFields, ResultCounts, RunError, RunStatus,
+};
 use crate::emulator::pagination::{range_after, take_page, ListParams};
 use crate::emulator::run_request::NewRun;
 
@@ -28,14 +30,23 @@ impl Store {
             eval_id: eval_id.to_string(),
             name: new.name,
             status: RunStatus::Queued,
-            model: new.model,
+            // The spec's `model` is a string: a run that samples nothing has an empty one.
+            model: Some(new.model.unwrap_or_default()),
             created_at,
-            result_counts: ResultCounts::default(),
+            result_counts: ResultCounts {
+                skipped: self.project.then_some(0),
+                ..ResultCounts::default()
+            },
             per_model_usage: None,
             per_testing_criteria_results: None,
             data_source: new.data_source,
             metadata: new.metadata,
-            error: None,
+            error: self.project.then(|| RunError::in_project(None)),
+            project: self.project.then(|| ProjectFields {
+                modified_at: created_at,
+                created_by: None,
+                properties: Metadata::from([("eval_id".into(), eval_id.to_string())]),
+            }),
         };
         self.persist(|disk| disk.put_json(RUNS, &run.id, &run))?;
         self.insert_run(RunEntry::new(run.clone()));

@@ -198,6 +198,9 @@ fn parse_row(line: &str) -> Result<Value, (usize, String)> {
             ),
         ));
     }
+    if row.get("sample").is_some_and(|sample| !sample.is_object()) {
+        return Err((1, "`sample` of a data row must be an object".into()));
+    }
     match row.remove("item") {
         Some(item @ Value::Object(_)) => Ok(item),
         Some(_) => Err((1, "`item` of a data row must be an object".into())),
