@@ -16,12 +16,12 @@ async fn create_get_update_delete_on_both_flavors() {
         let answer = api.post("/evals", &qa_eval("qa")).await;
         let expected = match flavor {
             Flavor::OpenAi => StatusCode::CREATED,
-            Flavor::Azure => StatusCode::OK,
+            Flavor::Azure | Flavor::Foundry => StatusCode::OK,
         };
         assert_eq!(answer.status, expected);
         let header = match flavor {
             Flavor::OpenAi => "x-request-id",
-            Flavor::Azure => "apim-request-id",
+            Flavor::Azure | Flavor::Foundry => "apim-request-id",
         };
         let request_id = answer
             .headers
@@ -33,7 +33,7 @@ async fn create_get_update_delete_on_both_flavors() {
                 request_id.starts_with("req_") && request_id.len() == 36,
                 "{request_id}"
             ),
-            Flavor::Azure => assert_eq!(request_id.len(), 36, "{request_id}"),
+            Flavor::Azure | Flavor::Foundry => assert_eq!(request_id.len(), 36, "{request_id}"),
         }
         let eval = answer.body;
         let id = eval["id"].as_str().unwrap_or_default().to_string();
@@ -236,7 +236,7 @@ fn assert_envelope(flavor: Flavor, body: &Value) {
             assert_eq!(keys, ["code", "message", "param", "type"], "{body}");
             assert_eq!(error["type"], "invalid_request_error");
         }
-        Flavor::Azure => {
+        Flavor::Azure | Flavor::Foundry => {
             assert_eq!(
                 keys,
                 ["code", "inner_error", "message", "param", "type"],

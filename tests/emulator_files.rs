@@ -133,7 +133,7 @@ async fn uploads_are_validated() {
         let vision = api.send(post(form("vision", b"{}"))).await.status;
         let expected = match flavor {
             Flavor::OpenAi => StatusCode::OK,
-            Flavor::Azure => StatusCode::BAD_REQUEST,
+            Flavor::Azure | Flavor::Foundry => StatusCode::BAD_REQUEST,
         };
         assert_eq!(vision, expected);
         let expiring = form("evals", b"{}")

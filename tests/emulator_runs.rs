@@ -450,7 +450,7 @@ async fn a_finished_run_cannot_be_canceled_and_runs_delete_per_flavor() {
             Flavor::OpenAi => {
                 json!({"object": "eval.run.deleted", "deleted": true, "run_id": run_id})
             }
-            Flavor::Azure => {
+            Flavor::Azure | Flavor::Foundry => {
                 json!({"object": "eval_run.deleted", "deleted": true, "eval_run_id": run_id})
             }
         };

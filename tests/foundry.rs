@@ -3,8 +3,15 @@
 //! others, and are refused, at their place in the manifests, for any target but `foundry`.
 
 mod common;
+mod emulator_support;
 
-use common::{evalctl, write};
+use std::path::Path;
+
+use common::{evalctl, evalctl_with, write, Outcome};
+use emulator_support::{config, start};
+use evalctl::api::wire::Eval;
+use evalctl::api::{Auth, Client, Connection, Flavor, Secret};
+use evalctl::manifest::model::Target;
 
 const FOUNDRY: &str = r#"evals:
   qa:
@@ -24,7 +31,7 @@ const FOUNDRY: &str = r#"evals:
       rows:
         data_source:
           type: jsonl
-          source: { type: file_content, content: [ { item: { question: q, answer: a, response: a } } ] }
+          source: { type: file_content, content: [ { item: { question: Capital of France?, answer: Paris, response: Paris } } ] }
   stored:
     data_source_config: { type: azure_ai_source, scenario: responses }
     testing_criteria:
@@ -66,4 +73,141 @@ fn foundry_types_are_refused_at_their_place_for_other_targets() {
     );
     assert_eq!(local.code, 1, "{}", local.transcript());
     assert!(!dir.path().join(".evalctl").exists(), "nothing was started");
+}
+
+/// The project `support` of an emulator whose bearer token is [`TOKEN`], through the client.
+const TOKEN: &str = "foundry-test-token";
+
+fn project_client(base: &str, project: &str) -> Client {
+    let url = format!("{base}/api/projects/{project}/openai/v1");
+    client(&url, Target::Foundry, Auth::Bearer(Secret::new(TOKEN)))
+}
+
+fn client(url: &str, target: Target, auth: Auth) -> Client {
+    let flavor = match target {
+        Target::Foundry => Flavor::Foundry,
+        _ => Flavor::Azure,
+    };
+    let connection = Connection {
+        target,
+        base_url: url.parse().unwrap_or_else(|e| panic!("{e}")),
+        flavor,
+        auth,
+    };
+    Client::new(&connection, 4).unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// `evalctl ARGS --target foundry --endpoint BASE/api/projects/PROJECT`, the token in
+/// AZURE_OPENAI_AD_TOKEN as a pipeline's `az account get-access-token` step would leave it.
+async fn on_project(dir: &Path, args: &[&str], base: &str, project: &str) -> Outcome {
+    let endpoint = format!("{base}/api/projects/{project}");
+    let mut all = args.to_vec();
+    all.extend(["--target", "foundry", "--endpoint", &endpoint]);
+    evalctl_with(dir, &all, &[("AZURE_OPENAI_AD_TOKEN", TOKEN)]).await
+}
+
+fn snapshot(name: &str, transcripts: &[&Outcome], base: &str) {
+    let shown: Vec<String> = transcripts
+        .iter()
+        .map(|o| common::stable(&o.transcript()).replace(base, "[EMULATOR]"))
+        .collect();
+    common::filters().bind(|| insta::assert_snapshot!(name, shown.join("\n")));
+}
+
+fn edit(dir: &Path, from: &str, to: &str) {
+    let text = std::fs::read_to_string(dir.join("evals.yaml")).unwrap_or_default();
+    assert!(text.contains(from), "{from}");
+    write(dir, "evals.yaml", &text.replacen(from, to, 1));
+}
+
+async fn no_changes(dir: &Path, base: &str) {
+    let plan = on_project(dir, &["plan", "--detailed-exitcode"], base, "support").await;
+    assert_eq!(plan.code, 0, "expected no changes\n{}", plan.transcript());
+    assert!(plan.stdout.contains("No changes."), "{}", plan.stdout);
+}
+
+/// The live eval of a key in a project, and every eval's runs.
+async fn live(client: &Client, key: &str) -> Vec<Eval> {
+    let evals = client.list_evals().await.unwrap_or_else(|e| panic!("{e}"));
+    evals
+        .into_iter()
+        .filter(|e| e.metadata.get("evalctl_key").map(String::as_str) == Some(key))
+        .filter(|e| e.metadata.get("evalctl_state").is_none())
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_foundry_project_converges_renames_in_place_and_keeps_history_on_replace() {
+    let mut config = config();
+    config.api_key = Some(TOKEN.into());
+    let server = start(config).await;
+    let base = server.base_url();
+    let dir = project();
+
+    let applied = on_project(
+        dir.path(),
+        &["apply", "--auto-approve", "--wait"],
+        &base,
+        "support",
+    )
+    .await;
+    assert_eq!(applied.code, 0, "{}", applied.transcript());
+    snapshot("foundry_apply", &[&applied], &base);
+    no_changes(dir.path(), &base).await;
+    let support = project_client(&base, "support");
+    let qa = live(&support, "qa").await;
+    assert_eq!(qa.len(), 1);
+    let first = qa[0].id.clone();
+
+    // Rename: in place, same id.
+    edit(
+        dir.path(),
+        "  qa:\n",
+        "  qa:\n    name: Question answering\n",
+    );
+    let renamed = on_project(dir.path(), &["apply", "--auto-approve"], &base, "support").await;
+    assert_eq!(renamed.code, 0, "{}", renamed.transcript());
+    let qa = live(&support, "qa").await;
+    assert_eq!(
+        (qa[0].id.as_str(), qa[0].name.as_str()),
+        (first.as_str(), "Question answering")
+    );
+    no_changes(dir.path(), &base).await;
+
+    // An evaluator changed: a new eval; the old one superseded with its run.
+    edit(dir.path(), "builtin.f1_score", "builtin.bleu_score");
+    let planned = on_project(dir.path(), &["plan"], &base, "support").await;
+    let replaced = on_project(dir.path(), &["apply", "--auto-approve"], &base, "support").await;
+    assert_eq!(replaced.code, 0, "{}", replaced.transcript());
+    snapshot("foundry_replace", &[&planned, &replaced], &base);
+    let qa = live(&support, "qa").await;
+    assert_eq!(qa.len(), 1);
+    assert_ne!(qa[0].id, first);
+    let old_runs = support
+        .list_runs(&first)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(old_runs.len(), 1, "history kept");
+    no_changes(dir.path(), &base).await;
+
+    // Another project, and the resource, have none of it.
+    let other = on_project(dir.path(), &["plan", "--detailed-exitcode"], &base, "other").await;
+    assert_eq!(other.code, 2, "{}", other.transcript());
+    assert!(project_client(&base, "other")
+        .list_evals()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .is_empty());
+    let resource_url = format!("{base}/openai/v1");
+    let resource = client(
+        &resource_url,
+        Target::Azure,
+        Auth::ApiKey(Secret::new(TOKEN)),
+    );
+    assert!(resource
+        .list_evals()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .is_empty());
+    server.shutdown().await;
 }

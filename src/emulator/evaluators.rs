@@ -120,13 +120,15 @@ pub(crate) fn check(fields: &Fields) -> Result<(), ApiError> {
         match rouge_type {
             Some(Ok(kind)) if names.contains(&kind) => {}
             Some(Err(error)) => return Err(error),
-            _ => return Err(ApiError::invalid_value(
-                &format!("{param}.rouge_type"),
-                format!(
+            _ => {
+                return Err(ApiError::invalid_value(
+                    &format!("{param}.rouge_type"),
+                    format!(
                     "Evaluator '{name}' requires initialization_parameters.rouge_type, one of {}.",
                     names.join(", ")
                 ),
-            )),
+                ))
+            }
         }
     }
     Ok(())

@@ -60,10 +60,17 @@ const DEADLINE: std::time::Duration = std::time::Duration::from_secs(120);
 /// Runs `evalctl ARGS --target azure --endpoint BASE` with the key `test-key` (or what
 /// `env` sets), without blocking the async runtime, so an in-process emulator keeps serving.
 pub async fn evalctl_on(dir: &Path, args: &[&str], base: &str, env: &[(&str, &str)]) -> Outcome {
+    let mut all = args.to_vec();
+    all.extend(["--target", "azure", "--endpoint", base]);
+    let mut keyed = vec![("AZURE_OPENAI_API_KEY", "test-key")];
+    keyed.extend_from_slice(env);
+    evalctl_with(dir, &all, &keyed).await
+}
+
+/// Runs `evalctl ARGS` with `env` besides the clean environment, without blocking the async
+/// runtime, so an in-process emulator keeps serving.
+pub async fn evalctl_with(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Outcome {
     let mut command = tokio::process::Command::from(command(dir, args));
-    command
-        .args(["--target", "azure", "--endpoint", base])
-        .env("AZURE_OPENAI_API_KEY", "test-key");
     for (name, value) in env {
         command.env(name, value);
     }

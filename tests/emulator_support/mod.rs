@@ -31,6 +31,8 @@ pub async fn start(config: Config) -> Server {
 pub enum Flavor {
     OpenAi,
     Azure,
+    /// The Foundry project `test`: Bearer tokens, no api-version.
+    Foundry,
 }
 
 pub const FLAVORS: [Flavor; 2] = [Flavor::OpenAi, Flavor::Azure];
@@ -63,12 +65,21 @@ impl Api {
         let base = match flavor {
             Flavor::OpenAi => format!("{}/v1", server.base_url()),
             Flavor::Azure => format!("{}/openai/v1", server.base_url()),
+            Flavor::Foundry => format!("{}/api/projects/test/openai/v1", server.base_url()),
         };
         Api {
             base,
             flavor,
             http: reqwest::Client::new(),
             key: None,
+        }
+    }
+
+    /// Another Foundry project of the same emulator.
+    pub fn project(server: &Server, name: &str) -> Self {
+        Api {
+            base: format!("{}/api/projects/{name}/openai/v1", server.base_url()),
+            ..Api::new(server, Flavor::Foundry)
         }
     }
 
@@ -81,7 +92,7 @@ impl Api {
     pub fn url(&self, path: &str) -> String {
         let url = format!("{}{path}", self.base);
         match self.flavor {
-            Flavor::OpenAi => url,
+            Flavor::OpenAi | Flavor::Foundry => url,
             Flavor::Azure if url.contains('?') => format!("{url}&api-version=preview"),
             Flavor::Azure => format!("{url}?api-version=preview"),
         }
@@ -93,7 +104,7 @@ impl Api {
             request = request.header("aoai-evals", "preview");
         }
         match (&self.key, self.flavor) {
-            (Some(key), Flavor::OpenAi) => request.bearer_auth(key),
+            (Some(key), Flavor::OpenAi | Flavor::Foundry) => request.bearer_auth(key),
             (Some(key), Flavor::Azure) => request.header("api-key", key),
             (None, _) => request,
         }
