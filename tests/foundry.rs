@@ -132,7 +132,7 @@ async fn live(client: &Client, key: &str) -> Vec<Eval> {
     evals
         .into_iter()
         .filter(|e| e.metadata.get("evalctl_key").map(String::as_str) == Some(key))
-        .filter(|e| e.metadata.get("evalctl_state").is_none())
+        .filter(|e| !e.metadata.contains_key("evalctl_state"))
         .collect()
 }
 
