@@ -31,7 +31,8 @@ pub enum Command {
     Runs(RunsArgs),
     /// List the output items of one run, with the service's filters and paging.
     Results(ResultsArgs),
-    /// Serve the local Evals API emulator (OpenAI flavor under /v1, Azure under /openai/v1).
+    /// Serve the local Evals API emulator (OpenAI flavor under /v1, Azure under /openai/v1,
+    /// Foundry projects under /api/projects/NAME/openai/v1).
     Serve(ServeArgs),
 }
 
@@ -225,8 +226,10 @@ pub struct ServeArgs {
     /// Address to listen on.
     #[arg(long, default_value = "127.0.0.1:8089")]
     pub addr: SocketAddr,
-    /// Require this key: as `Authorization: Bearer` on both paths, or as an `api-key` header
-    /// on the Azure path (`/openai/v1`), as each service takes it.
+    /// Require this key: as `Authorization: Bearer` on every path, or as an `api-key` header
+    /// on the Azure path (`/openai/v1`), as each service takes it. On a Foundry project it is
+    /// the Entra ID token the project accepts (an `api-key` header there gets 403), so a
+    /// stand-in `az` can hand it out.
     #[arg(long, env = "EVALCTL_SERVE_API_KEY", hide_env_values = true)]
     pub api_key: Option<String>,
     /// Persist the store in this directory (survives restarts); in memory when absent.

@@ -183,7 +183,7 @@ pub async fn start(config: Config) -> Result<Server, Error> {
 pub async fn serve(config: Config) -> Result<(), Error> {
     let server = start(config).await?;
     eprintln!(
-        "evalctl emulator listening on {0} (OpenAI flavor: {0}/v1, Azure flavor: {0}/openai/v1)",
+        "evalctl emulator listening on {0} (OpenAI flavor: {0}/v1, Azure flavor: {0}/openai/v1, Foundry projects: {0}/api/projects/NAME/openai/v1)",
         server.base_url()
     );
     if tokio::signal::ctrl_c().await.is_err() {

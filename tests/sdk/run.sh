@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The official `openai` Python SDK against `evalctl serve`, on both flavors. Builds
+# The official `openai` Python SDK against `evalctl serve`, on each flavor (OpenAI, the Azure
+# resource, a Foundry project). Builds
 # target/debug/evalctl if needed, makes a virtualenv under target/, installs `openai` with pip,
 # starts the emulator for each flavor on a free port, runs tests/sdk/test_openai_sdk.py, stops
 # the emulator on exit, and ends with a line `N passed, N failed` (non-zero exit on failure).
@@ -30,7 +31,7 @@ trap cleanup EXIT
 
 passed=0
 failed=0
-for flavor in openai azure; do
+for flavor in openai azure foundry; do
     port=$(free_port)
     model_port=$(free_port)
     key="sdk-test-key"

@@ -1,8 +1,12 @@
 """The official `openai` Python package against `evalctl serve`, through a whole lifecycle.
 
 Run by tests/sdk/run.sh once per flavor:
-    python test_openai_sdk.py --base-url http://127.0.0.1:PORT --flavor openai|azure \
+    python test_openai_sdk.py --base-url http://127.0.0.1:PORT --flavor openai|azure|foundry \
         --api-key KEY --model-port PORT
+
+The foundry flavor is a Foundry project (`/api/projects/sdk/openai/v1`), reached as
+`azure-ai-projects`' `get_openai_client()` reaches it: the OpenAI client with an Entra ID
+token as its bearer key (here the emulator's key stands in for one) and no api-version.
 
 It starts a fake chat completions endpoint on --model-port (the emulator was started with
 --model-endpoint pointing at it) whose answers wait until released, so a run can be caught
@@ -112,15 +116,27 @@ EVAL = {
 }
 
 
-def expected_counts(rows):
-    """`eq` is exact, case-sensitive equality; one grader, so a row passes when it does."""
+def expected_counts(rows, flavor):
+    """`eq` is exact, case-sensitive equality; one grader, so a row passes when it does. A
+    Foundry project also counts skipped rows."""
     passed = sum(1 for r in rows if r["item"]["completion"] == r["item"]["answer"])
-    return {"total": len(rows), "errored": 0, "failed": len(rows) - passed, "passed": passed}
+    counts = {"total": len(rows), "errored": 0, "failed": len(rows) - passed, "passed": passed}
+    if flavor == "foundry":
+        counts["skipped"] = 0
+    return counts
+
+
+def grader_id_prefix(flavor, name):
+    """`<name>-<uuid>`, or `<name>_<uuid>` in a Foundry project."""
+    return f"{name}_" if flavor == "foundry" else f"{name}-"
 
 
 def make_client(args, key):
     if args.flavor == "openai":
         return openai.OpenAI(base_url=f"{args.base_url}/v1", api_key=key, max_retries=0)
+    if args.flavor == "foundry":
+        return openai.OpenAI(base_url=f"{args.base_url}/api/projects/sdk/openai/v1",
+                             api_key=key, max_retries=0)
     return openai.AzureOpenAI(
         base_url=f"{args.base_url}/openai/v1", api_version="preview", api_key=key,
         default_headers={"aoai-evals": "preview"}, max_retries=0)
@@ -139,15 +155,16 @@ def terminal(run):
     return run.status in ("completed", "failed", "canceled")
 
 
-def evals_crud(client):
+def evals_crud(client, flavor):
     created = [client.evals.create(name=f"sdk eval {i}", metadata={"i": str(i)}, **EVAL)
                for i in range(5)]
     check("create returns eval ids", all(e.id.startswith("eval_") for e in created))
-    check("graders get <name>-<uuid> ids",
-          created[0].testing_criteria[0].id.startswith("exact-"))
-    check("stored config wraps item_schema",
-          created[0].data_source_config.schema_["properties"]["item"]
-          == EVAL["data_source_config"]["item_schema"])
+    check("graders get their service ids",
+          created[0].testing_criteria[0].id.startswith(grader_id_prefix(flavor, "exact")))
+    schema = created[0].data_source_config.schema_
+    item = schema["item"] if flavor == "foundry" else schema["properties"]["item"]
+    check("stored config holds item_schema", item == EVAL["data_source_config"]["item_schema"],
+          f"{schema}")
     ids = [e.id for e in created]
     paged = [e.id for e in client.evals.list(limit=2)]
     check("auto-pagination walks every page in order", [i for i in paged if i in ids] == ids,
@@ -165,7 +182,7 @@ def evals_crud(client):
     return ids[0]
 
 
-def runs_lifecycle(client, eval_id):
+def runs_lifecycle(client, eval_id, flavor):
     jsonl = "".join(json.dumps(r) + "\n" for r in ROWS).encode()
     file = client.files.create(file=("qa.jsonl", jsonl), purpose="evals")
     check("upload a JSONL file", file.id.startswith("file-") and file.bytes == len(jsonl))
@@ -185,15 +202,15 @@ def runs_lifecycle(client, eval_id):
     for name, run, rows in [("file_id", done_file, ROWS), ("file_content", done_content, ROWS[:4])]:
         check(f"{name} run completes", run.status == "completed", run.status)
         counts = run.result_counts.model_dump()
-        check(f"{name} result counts", counts == expected_counts(rows),
-              f"{counts} != {expected_counts(rows)}")
+        expected = expected_counts(rows, flavor)
+        check(f"{name} result counts", counts == expected, f"{counts} != {expected}")
     runs = [r.id for r in client.evals.runs.list(eval_id, status="completed")]
     check("list runs by status", runs == [by_file.id, by_content.id], f"{runs}")
     client.files.delete(file.id)
     return done_file
 
 
-def output_items(client, eval_id, run):
+def output_items(client, eval_id, run, flavor):
     every = list(client.evals.runs.output_items.list(run.id, eval_id=eval_id, limit=2))
     check("output items: one per row", len(every) == len(ROWS))
     check("output items keep row order", [i.datasource_item_id for i in every] == list(range(len(ROWS))))
@@ -207,7 +224,8 @@ def output_items(client, eval_id, run):
         run.id, eval_id=eval_id, limit=2, order="desc", after=page.data[-1].id)
     check("after cursor on items", [i.datasource_item_id for i in after.data] == [3, 2])
     one = client.evals.runs.output_items.retrieve(every[0].id, eval_id=eval_id, run_id=run.id)
-    check("retrieve one output item", one.id == every[0].id and one.results[0].name.startswith("exact-"))
+    check("retrieve one output item", one.id == every[0].id
+          and one.results[0].name.startswith(grader_id_prefix(flavor, "exact")))
 
 
 def cancel_and_delete(client, eval_id):
@@ -248,10 +266,48 @@ def typed_errors(client, args):
                  lambda: wrong.evals.list())
 
 
+def foundry_evaluators(client, args):
+    """A Foundry project's own grader: a built-in the emulator computes, beside a
+    string_check, through create, run, results and the project's extra fields."""
+    body = json.loads(json.dumps(EVAL))
+    body["testing_criteria"].append({
+        "type": "azure_ai_evaluator", "name": "f1", "evaluator_name": "builtin.f1_score",
+        "initialization_parameters": {"threshold": 0.5},
+        "data_mapping": {"response": "{{item.completion}}", "ground_truth": "{{item.answer}}"}})
+    created = client.evals.create(name="foundry", **body)
+    evaluator = created.testing_criteria[1].model_dump()
+    check("an azure_ai_evaluator grader is echoed with its id and version",
+          evaluator["id"].startswith("f1_") and evaluator["evaluator_version"] == "", f"{evaluator}")
+    extra = created.model_extra or {}
+    check("the eval carries the project's properties",
+          extra.get("properties", {}).get("evals_run_type") == "azure_ai", f"{extra}")
+    run = client.evals.runs.create(created.id, name="f1", data_source={
+        "type": "jsonl", "source": {"type": "file_content", "content": ROWS}})
+    done = wait(client, created.id, run.id, terminal)
+    check("the run completes", done.status == "completed", done.status)
+    f1 = next((r for r in done.per_testing_criteria_results
+               if r.testing_criteria.startswith("f1_")), None)
+    # ROWS: 4, 2 and blue match exactly; paris/Paris matches once lower-cased; 7/6 and
+    # Salty/salt share no token.
+    check("the built-in grades every row", f1 is not None and (f1.passed, f1.failed) == (4, 2),
+          f"{done.per_testing_criteria_results}")
+    item = next(iter(client.evals.runs.output_items.list(run.id, eval_id=created.id, limit=1)))
+    result = item.results[1].model_dump()
+    check("results say status, metric, label and threshold",
+          (result.get("status"), result.get("metric"), result.get("label"), result.get("threshold"))
+          == ("completed", "f1_score", "pass", 0.5), f"{result}")
+    keyed = openai.AzureOpenAI(
+        base_url=f"{args.base_url}/api/projects/sdk/openai/v1", api_version="preview",
+        api_key=args.api_key, max_retries=0)
+    expect_error("an api-key header gets 403 on a project", openai.PermissionDeniedError,
+                 lambda: keyed.evals.list())
+    client.evals.delete(created.id)
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--base-url", required=True)
-    parser.add_argument("--flavor", choices=["openai", "azure"], required=True)
+    parser.add_argument("--flavor", choices=["openai", "azure", "foundry"], required=True)
     parser.add_argument("--api-key", required=True)
     parser.add_argument("--model-port", type=int, required=True)
     args = parser.parse_args()
@@ -259,9 +315,11 @@ def main():
     client = make_client(args, args.api_key)
     print(f"--- {args.flavor} flavor, openai {openai.__version__}")
     try:
-        eval_id = evals_crud(client)
-        run = runs_lifecycle(client, eval_id)
-        output_items(client, eval_id, run)
+        eval_id = evals_crud(client, args.flavor)
+        run = runs_lifecycle(client, eval_id, args.flavor)
+        output_items(client, eval_id, run, args.flavor)
+        if args.flavor == "foundry":
+            foundry_evaluators(client, args)
         cancel_and_delete(client, eval_id)
         typed_errors(client, args)
         deleted = client.evals.delete(eval_id)
