@@ -124,6 +124,13 @@ impl Error {
             Error::PlanMadeFor(_) => Some(
                 "apply the plan without --target and --endpoint, or plan again for where you want to apply".into(),
             ),
+            // The embedded emulator is an Azure OpenAI resource; its project flavor is served.
+            Error::ProjectOnlyTypes {
+                target: manifest::model::Target::Local,
+                ..
+            } => Some(
+                "the local target is an Azure OpenAI resource; to try a Foundry project locally, run `evalctl serve --api-key T` and use `--target foundry --endpoint http://127.0.0.1:8089/api/projects/NAME` with AZURE_OPENAI_AD_TOKEN=T".into(),
+            ),
             _ => None,
         }
     }

@@ -72,6 +72,7 @@ fn foundry_types_are_refused_at_their_place_for_other_targets() {
         &["apply", "--target", "local", "--auto-approve"],
     );
     assert_eq!(local.code, 1, "{}", local.transcript());
+    assert!(local.stderr.contains("evalctl serve"), "{}", local.stderr);
     assert!(!dir.path().join(".evalctl").exists(), "nothing was started");
 }
 
@@ -209,5 +210,36 @@ async fn a_foundry_project_converges_renames_in_place_and_keeps_history_on_repla
         .await
         .unwrap_or_else(|e| panic!("{e}"))
         .is_empty());
+    server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_foundry_example_applies_on_a_project_and_converges() {
+    let mut config = config();
+    config.api_key = Some(TOKEN.into());
+    let server = start(config).await;
+    let base = server.base_url();
+    let root = common::repo_root();
+    let applied = on_project(
+        root,
+        &["apply", "examples/foundry", "--auto-approve", "--wait"],
+        &base,
+        "example",
+    )
+    .await;
+    assert_eq!(applied.code, 0, "{}", applied.transcript());
+    assert!(
+        applied.stdout.contains("gate f1: pass rate 80.0%"),
+        "{}",
+        applied.stdout
+    );
+    let again = on_project(
+        root,
+        &["plan", "examples/foundry", "--detailed-exitcode"],
+        &base,
+        "example",
+    )
+    .await;
+    assert_eq!(again.code, 0, "{}", again.transcript());
     server.shutdown().await;
 }
