@@ -77,8 +77,8 @@ impl Tools {
     }
 }
 
-/// `evalctl ARGS --target azure --endpoint BASE` with no credential in the environment but
-/// `env`, and only the stand-in tools on PATH.
+/// `evalctl ARGS --target azure --endpoint BASE` (ARGS alone when they name a target) with no
+/// credential in the environment but `env`, and only the stand-in tools on PATH.
 async fn evalctl(
     dir: &Path,
     args: &[&str],
@@ -87,9 +87,11 @@ async fn evalctl(
     env: &[(&str, &str)],
 ) -> Outcome {
     let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_evalctl"));
+    command.args(args);
+    if !args.contains(&"--target") {
+        command.args(["--target", "azure", "--endpoint", base]);
+    }
     command
-        .args(args)
-        .args(["--target", "azure", "--endpoint", base])
         .current_dir(dir)
         .env_clear()
         .env("PATH", tools.dir.path())
@@ -145,6 +147,44 @@ async fn the_azure_cli_gives_the_token_once_while_it_is_valid() {
     assert_eq!(
         calls[0],
         "account get-access-token -o json --scope https://cognitiveservices.azure.com/.default"
+    );
+    server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_foundry_project_takes_the_azure_cli_s_token_for_its_own_scope() {
+    let server = keyed_emulator().await;
+    let dir = project();
+    let tools = Tools::new();
+    tools.az(3600);
+    let endpoint = format!("{}/api/projects/entra", server.base_url());
+    let args = [
+        "apply",
+        "--auto-approve",
+        "--wait",
+        "--target",
+        "foundry",
+        "--endpoint",
+        &endpoint,
+    ];
+    let keyed = [("AZURE_OPENAI_API_KEY", "a-key-a-project-refuses")];
+    let applied = evalctl(dir.path(), &args, "", &tools, &keyed).await;
+    assert_eq!(applied.code, 0, "{}", applied.transcript());
+    assert!(
+        first_line(&applied).ends_with("with Entra ID tokens from the Azure CLI (az login)"),
+        "{}",
+        applied.stdout
+    );
+    assert!(
+        applied.stderr.contains(
+            "AZURE_OPENAI_API_KEY is set, but Foundry projects take Entra ID tokens only"
+        ),
+        "{}",
+        applied.stderr
+    );
+    assert_eq!(
+        tools.calls("az"),
+        ["account get-access-token -o json --scope https://ai.azure.com/.default"]
     );
     server.shutdown().await;
 }
