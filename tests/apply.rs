@@ -108,17 +108,8 @@ use common::write;
 
 /// A transcript as a snapshot: ids, addresses and times filtered, outcome lines in order.
 fn snapshot(name: &str, transcripts: &[&Outcome], base: &str) {
-    let shown: Vec<String> = transcripts
-        .iter()
-        .map(|o| common::stable(&o.transcript()).replace(base, "[EMULATOR]"))
-        .collect();
-    common::filters().bind(|| insta::assert_snapshot!(name, shown.join("\n")));
-}
-
-fn edit(dir: &Path, from: &str, to: &str) {
-    let text = std::fs::read_to_string(dir.join("evals.yaml")).unwrap_or_default();
-    assert!(text.contains(from), "{from}");
-    write(dir, "evals.yaml", &text.replacen(from, to, 1));
+    let shown = common::shown(transcripts, base);
+    common::filters().bind(|| insta::assert_snapshot!(name, shown));
 }
 
 async fn no_changes(dir: &Path, base: &str) {
@@ -141,7 +132,7 @@ async fn apply_then_plan_has_no_changes_and_edits_converge() {
     let capitals = before.live("capitals")[0].id.clone();
 
     // Rename: update in place, same id, no new run.
-    edit(dir.path(), "name: Capitals", "name: Capital cities");
+    common::edit(dir.path(), "name: Capitals", "name: Capital cities");
     assert_eq!(
         evalctl(dir.path(), &["apply", "--auto-approve"], &base)
             .await
@@ -172,7 +163,7 @@ async fn apply_then_plan_has_no_changes_and_edits_converge() {
     no_changes(dir.path(), &base).await;
 
     // Grader change: a new eval; the old one superseded with its runs; runs on the new one.
-    edit(dir.path(), "operation: ilike", "operation: like");
+    common::edit(dir.path(), "operation: ilike", "operation: like");
     let replaced = evalctl(dir.path(), &["apply", "--auto-approve"], &base).await;
     assert_eq!(replaced.code, 0, "{}", replaced.transcript());
     snapshot("apply_a_replacement", &[&replaced], &base);
@@ -514,7 +505,7 @@ async fn wait_reports_results_and_a_failed_gate_exits_3() {
     )
     .await;
     assert_eq!(passing.code, 0, "{}", passing.transcript());
-    edit(dir.path(), "min_pass_rate: 0.5", "min_pass_rate: 0.9");
+    common::edit(dir.path(), "min_pass_rate: 0.5", "min_pass_rate: 0.9");
     write(
         dir.path(),
         "data/capitals.jsonl",

@@ -108,17 +108,8 @@ async fn on_project(dir: &Path, args: &[&str], base: &str, project: &str) -> Out
 }
 
 fn snapshot(name: &str, transcripts: &[&Outcome], base: &str) {
-    let shown: Vec<String> = transcripts
-        .iter()
-        .map(|o| common::stable(&o.transcript()).replace(base, "[EMULATOR]"))
-        .collect();
-    common::filters().bind(|| insta::assert_snapshot!(name, shown.join("\n")));
-}
-
-fn edit(dir: &Path, from: &str, to: &str) {
-    let text = std::fs::read_to_string(dir.join("evals.yaml")).unwrap_or_default();
-    assert!(text.contains(from), "{from}");
-    write(dir, "evals.yaml", &text.replacen(from, to, 1));
+    let shown = common::shown(transcripts, base);
+    common::filters().bind(|| insta::assert_snapshot!(name, shown));
 }
 
 async fn no_changes(dir: &Path, base: &str) {
@@ -161,7 +152,7 @@ async fn a_foundry_project_converges_renames_in_place_and_keeps_history_on_repla
     let first = qa[0].id.clone();
 
     // Rename: in place, same id.
-    edit(
+    common::edit(
         dir.path(),
         "  qa:\n",
         "  qa:\n    name: Question answering\n",
@@ -176,7 +167,7 @@ async fn a_foundry_project_converges_renames_in_place_and_keeps_history_on_repla
     no_changes(dir.path(), &base).await;
 
     // An evaluator changed: a new eval; the old one superseded with its run.
-    edit(dir.path(), "builtin.f1_score", "builtin.bleu_score");
+    common::edit(dir.path(), "builtin.f1_score", "builtin.bleu_score");
     let planned = on_project(dir.path(), &["plan"], &base, "support").await;
     let replaced = on_project(dir.path(), &["apply", "--auto-approve"], &base, "support").await;
     assert_eq!(replaced.code, 0, "{}", replaced.transcript());

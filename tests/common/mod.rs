@@ -179,6 +179,23 @@ fn in_terminal(mut command: Command, shown: &str, mut answer: Option<(String, St
     }
 }
 
+/// Transcripts as one snapshot text: ids, addresses and times left to the shared filters,
+/// outcome lines in order, the emulator's address shown as `[EMULATOR]`.
+pub fn shown(transcripts: &[&Outcome], base: &str) -> String {
+    let shown: Vec<String> = transcripts
+        .iter()
+        .map(|o| stable(&o.transcript()).replace(base, "[EMULATOR]"))
+        .collect();
+    shown.join("\n")
+}
+
+/// Replaces the first `from` in `dir/evals.yaml` with `to` (which must be there).
+pub fn edit(dir: &Path, from: &str, to: &str) {
+    let text = std::fs::read_to_string(dir.join("evals.yaml")).unwrap_or_default();
+    assert!(text.contains(from), "{from}");
+    write(dir, "evals.yaml", &text.replacen(from, to, 1));
+}
+
 /// Writes `text` to `dir/name`, making its directories.
 pub fn write(dir: &Path, name: &str, text: &str) {
     let path = dir.join(name);
