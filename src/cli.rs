@@ -31,6 +31,9 @@ pub enum Command {
     Runs(RunsArgs),
     /// List the output items of one run, with the service's filters and paging.
     Results(ResultsArgs),
+    /// Remove the lease a dead apply left on the project (every lease of the project, or
+    /// the one named).
+    ForceUnlock(ForceUnlockArgs),
     /// Serve the local Evals API emulator (OpenAI flavor under /v1, Azure under /openai/v1,
     /// Foundry projects under /api/projects/NAME/openai/v1).
     Serve(ServeArgs),
@@ -59,6 +62,36 @@ pub struct ApplyArgs {
     /// Treat warnings (such as a grader type evalctl does not know) as errors.
     #[arg(long)]
     pub strict: bool,
+    #[command(flatten)]
+    pub lock: LockArgs,
+}
+
+/// The project's lease, which apply holds while it writes.
+#[derive(Debug, Args)]
+pub struct LockArgs {
+    /// How long to wait for another apply of the project to finish writing, e.g. `10m`;
+    /// 0 fails at once, naming who holds the lock.
+    #[arg(long, default_value = "0s", value_parser = parse_duration)]
+    pub lock_timeout: std::time::Duration,
+    /// How long the lease lasts when its apply stops renewing it (a killed apply's lease
+    /// blocks others this long).
+    #[arg(long, default_value = "60s", value_parser = parse_positive_duration, hide = true)]
+    pub lock_ttl: std::time::Duration,
+}
+
+#[derive(Debug, Args)]
+pub struct ForceUnlockArgs {
+    /// The lease to remove (its eval id, as the lock error names it); every lease of the
+    /// project when absent.
+    pub lease: Option<String>,
+    /// The project directory.
+    #[arg(long, short = 'p', value_name = "DIR", default_value = ".")]
+    pub project: PathBuf,
+    #[command(flatten)]
+    pub target: TargetArgs,
+    /// Remove without asking (required when stdin is not a terminal).
+    #[arg(long)]
+    pub auto_approve: bool,
 }
 
 /// A duration that is not zero.

@@ -9,6 +9,7 @@ pub mod cli;
 mod commands;
 pub mod emulator;
 pub mod gate;
+pub mod lock;
 pub mod manifest;
 pub mod plan;
 pub mod render;
@@ -72,6 +73,8 @@ pub enum Error {
     /// An eval or run named on the command line that the service does not hold.
     #[error("{0}")]
     NotFound(String),
+    #[error(transparent)]
+    Lock(#[from] lock::LockError),
     #[error("could not start the async runtime")]
     Runtime(#[source] std::io::Error),
 }
@@ -121,6 +124,10 @@ impl Error {
                     settings.display()
                 ))
             }
+            Error::Lock(lock::LockError::Locked { holder, .. }) => Some(format!(
+                "to wait for it, pass `--lock-timeout 10m`; if that apply is gone, `evalctl force-unlock {}` removes its lease (or it expires by itself)",
+                holder.id
+            )),
             Error::PlanMadeFor(_) => Some(
                 "apply the plan without --target and --endpoint, or plan again for where you want to apply".into(),
             ),
@@ -172,6 +179,7 @@ pub fn run(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<u8, Err
         Command::Apply(args) => commands::apply::apply(&args, out, err),
         Command::Runs(args) => commands::runs::runs(&args, out, err),
         Command::Results(args) => commands::results::results(&args, out, err),
+        Command::ForceUnlock(args) => commands::unlock::force_unlock(&args, out, err),
         Command::Serve(args) => {
             let config = emulator::Config {
                 addr: args.addr,

@@ -70,8 +70,17 @@ async fn ids_that_would_leave_their_path_are_refused_and_shown_escaped() {
     let applied = evalctl(dir.path(), &["apply", "--auto-approve"], &server).await;
     assert_eq!(applied.code, 1, "{}", applied.transcript());
     assert_no_control_characters(&applied);
+    // The lease apply takes first has an id that is not one: nothing is written.
     snapshot("hostile_ids_apply", &applied, &server);
-    // The next plan stops at the listing: the project's evals have ids that are not ids.
+    // An eval of the project made with such an id stops the next plan at the listing.
+    client(&server)
+        .create_eval(&serde_json::json!({
+            "metadata": {"evalctl_project": "hostile", "evalctl_key": "inline"},
+            "data_source_config": {"type": "custom", "item_schema": {"type": "object"}},
+            "testing_criteria": [],
+        }))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
     let planned = evalctl(dir.path(), &["plan"], &server).await;
     assert_eq!(planned.code, 1, "{}", planned.transcript());
     assert_no_control_characters(&planned);

@@ -13,6 +13,7 @@ use super::{load_valid, runtime};
 use crate::api::{self, Fetch, Runs};
 use crate::apply::{self, Outcome};
 use crate::cli::ApplyArgs;
+use crate::lock;
 use crate::plan::{self, Desired, Plan, PlanOptions, Remote};
 use crate::render::{self, Header, Tally};
 use crate::Error;
@@ -56,49 +57,21 @@ async fn run(
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> Result<u8, Error> {
-    let (plan, desired, remote) = match source {
-        Source::Saved(_, plan) => {
-            check_saved(session, &plan).await?;
-            (plan, None, None)
-        }
-        Source::Project(project) => {
-            let desired = session.desired(&project, err)?;
-            let remote = api::fetch(
-                &session.client,
-                &Fetch {
-                    project: &desired.project,
-                    runs: Runs::OfLive,
-                    planning: Some(&desired),
-                },
-            )
-            .await?;
-            let options = PlanOptions { prune: args.prune };
-            (
-                plan::plan(&desired, &remote, options),
-                Some(desired),
-                Some(remote),
-            )
-        }
+    let project = match &source {
+        Source::Saved(_, plan) => plan.project.clone(),
+        Source::Project(project) => project.name.clone(),
     };
-    render::human(&plan, &session.header(), use_color(), out).map_err(Error::Output)?;
-    let mut tally = Tally::default();
-    let report = if plan.is_empty() {
-        None
-    } else {
-        confirm(args.auto_approve, err)?;
-        writeln!(out).map_err(Error::Output)?;
-        let uploads = remote.as_ref().map(|r| r.uploads.as_slice());
-        let mut told = |index: usize, outcome: &Outcome| {
-            match outcome {
-                Outcome::Done(_) => tally.done += 1,
-                Outcome::Failed(_) => tally.failed += 1,
-                Outcome::Skipped(_) => tally.skipped += 1,
-            }
-            // A line that cannot be written is found again by the final summary.
-            let _ = render::outcome_line(&plan.actions[index], outcome, out);
-        };
-        Some(apply::apply(&session.client, &plan, uploads, &mut told).await)
-    };
+    // The plan is computed and carried out under the lease, so what it saw is what it writes.
+    let held = take_lock(session, &project, args, err).await?;
+    let written = write(session, args, source, out, err).await;
+    release(held, err).await?;
+    let Written {
+        plan,
+        desired,
+        remote,
+        report,
+        tally,
+    } = written?;
     let unfinished = tally.failed + tally.skipped;
     if unfinished > 0 || !args.wait {
         say(err, &render::summary(tally, None))?;
@@ -130,6 +103,116 @@ async fn run(
         return Err(Error::Wait("a run did not complete".into()));
     }
     Ok(if waited.failed.is_empty() { 0 } else { 3 })
+}
+
+/// What the writing part of an apply leaves for the waiting part.
+struct Written {
+    plan: Plan,
+    desired: Option<Desired>,
+    remote: Option<Remote>,
+    report: Option<apply::Report>,
+    tally: Tally,
+}
+
+/// Plans (or checks the saved plan), shows the plan, asks, and carries it out.
+async fn write(
+    session: &Session,
+    args: &ApplyArgs,
+    source: Source,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> Result<Written, Error> {
+    let (plan, desired, remote) = match source {
+        Source::Saved(_, plan) => {
+            check_saved(session, &plan).await?;
+            (plan, None, None)
+        }
+        Source::Project(project) => {
+            let desired = session.desired(&project, err)?;
+            let remote = api::fetch(
+                &session.client,
+                &Fetch {
+                    project: &desired.project,
+                    runs: Runs::OfLive,
+                    planning: Some(&desired),
+                },
+            )
+            .await?;
+            let options = PlanOptions { prune: args.prune };
+            (
+                plan::plan(&desired, &remote, options),
+                Some(desired),
+                Some(remote),
+            )
+        }
+    };
+    render::human(&plan, &session.header(), use_color(), out).map_err(Error::Output)?;
+    let mut tally = Tally::default();
+    let report = if plan.is_empty() {
+        None
+    } else {
+        confirm(
+            args.auto_approve,
+            "Do you want to perform these actions?",
+            err,
+        )?;
+        writeln!(out).map_err(Error::Output)?;
+        let uploads = remote.as_ref().map(|r| r.uploads.as_slice());
+        let mut told = |index: usize, outcome: &Outcome| {
+            match outcome {
+                Outcome::Done(_) => tally.done += 1,
+                Outcome::Failed(_) => tally.failed += 1,
+                Outcome::Skipped(_) => tally.skipped += 1,
+            }
+            // A line that cannot be written is found again by the final summary.
+            let _ = render::outcome_line(&plan.actions[index], outcome, out);
+        };
+        Some(apply::apply(&session.client, &plan, uploads, &mut told).await)
+    };
+    Ok(Written {
+        plan,
+        desired,
+        remote,
+        report,
+        tally,
+    })
+}
+
+/// Takes the project's lease, saying on stderr while it waits for another apply's.
+async fn take_lock(
+    session: &Session,
+    project: &str,
+    args: &ApplyArgs,
+    err: &mut dyn Write,
+) -> Result<lock::Held, Error> {
+    let holder = lock::Holder::of_this_process(&|name| std::env::var(name).ok());
+    let options = lock::LockOptions {
+        ttl: args.lock.lock_ttl,
+        wait: args.lock.lock_timeout,
+    };
+    let mut tell = |line: &str| {
+        let _ = writeln!(err, "{}", crate::error_line(line));
+    };
+    Ok(lock::take(&session.client, project, &holder, options, &mut tell).await?)
+}
+
+/// Releases the lease. One that was lost or could not be deleted is said, not an error of
+/// the apply: its writes are done, and a lease left behind expires.
+async fn release(held: lock::Held, err: &mut dyn Write) -> Result<(), Error> {
+    let lost = held.lost();
+    let id = held.id().to_string();
+    let released = held.release().await;
+    let note = if lost {
+        Some("warning: the lease on the project was lost while applying (removed by force-unlock, or expired while this apply could not renew it); another apply may have written at the same time: run `evalctl plan` to check".to_string())
+    } else {
+        released.err().map(|error| {
+            format!("note: could not remove the lease {id} ({error}); it expires by itself")
+        })
+    };
+    match note {
+        Some(note) => say(err, &crate::error_line(&note)),
+        None => Ok(()),
+    }
 }
 
 /// Every run the manifests want, as the service holds them after this apply.
@@ -188,9 +271,13 @@ async fn check_saved(session: &Session, plan: &Plan) -> Result<(), Error> {
     Ok(())
 }
 
-/// Asks for `yes` on a terminal (the question on stderr: stdout is the plan and the
+/// Asks `question` and wants `yes` on a terminal (on stderr: stdout is the plan and the
 /// outcomes); without one, only `--auto-approve` applies.
-fn confirm(auto_approve: bool, err: &mut dyn Write) -> Result<(), Error> {
+pub(crate) fn confirm(
+    auto_approve: bool,
+    question: &str,
+    err: &mut dyn Write,
+) -> Result<(), Error> {
     if auto_approve {
         return Ok(());
     }
@@ -199,11 +286,7 @@ fn confirm(auto_approve: bool, err: &mut dyn Write) -> Result<(), Error> {
             "stdin is not a terminal; pass --auto-approve to apply without asking".into(),
         ));
     }
-    write!(
-        err,
-        "\nDo you want to perform these actions? Only 'yes' will be accepted: "
-    )
-    .map_err(Error::Output)?;
+    write!(err, "\n{question} Only 'yes' will be accepted: ").map_err(Error::Output)?;
     err.flush().map_err(Error::Output)?;
     let mut answer = String::new();
     std::io::stdin()

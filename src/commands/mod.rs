@@ -7,6 +7,7 @@ pub(crate) mod plan;
 pub(crate) mod results;
 pub(crate) mod runs;
 mod session;
+pub(crate) mod unlock;
 mod wait;
 
 use std::io::Write;

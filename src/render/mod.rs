@@ -24,6 +24,7 @@ pub use apply_report::{outcome_line, summary, Tally, Waited};
 pub use items::{items_csv, items_json, items_jsonl, items_table, paging, ItemPage};
 pub use run_result::run_result;
 pub use runs::runs_table;
+pub(crate) use table::utc;
 
 #[cfg(test)]
 mod fixture;
