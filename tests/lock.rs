@@ -316,3 +316,51 @@ async fn force_unlock_removes_a_dead_applys_lease() {
     assert_eq!(none.stdout, "No lease on project lock-test.\n");
     server.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn duplicate_runs_made_anyway_are_reported_by_plan_not_kept_silently() {
+    let server = start(config()).await;
+    let base = server.base_url();
+    let dir = project();
+    let applied = apply(dir.path(), &base, &[]).await;
+    assert_eq!(applied.code, 0, "{}", applied.transcript());
+    // Another tool (or an apply of before the lease) starts the same run again.
+    let client = client(&base);
+    let rivers = evals(&base)
+        .await
+        .into_iter()
+        .find(|e| e.metadata.get("evalctl_key").map(String::as_str) == Some("rivers"))
+        .unwrap_or_else(|| panic!("rivers was applied"));
+    let runs = client
+        .list_runs(&rivers.id)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let inline = runs
+        .iter()
+        .find(|r| r.metadata.get("evalctl_key").map(String::as_str) == Some("inline"))
+        .unwrap_or_else(|| panic!("inline run started"));
+    let again = client
+        .create_run(
+            &rivers.id,
+            &json!({"name": "inline", "metadata": inline.metadata, "data_source": inline.data_source}),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let plan = common::evalctl_on(dir.path(), &["plan", "--detailed-exitcode"], &base, &[]).await;
+    assert_eq!(plan.code, 0, "nothing to do: {}", plan.transcript());
+    let line = format!(
+        "Duplicate runs (one run key and spec started more than once; the newest counts, the others are left as they are):\n      `rivers/inline` on {}: {} (newest), {}\n",
+        rivers.id, again.id, inline.id
+    );
+    assert!(plan.stdout.contains(&line), "{}", plan.transcript());
+    assert!(plan.stdout.ends_with("\nNo changes.\n"), "{}", plan.stdout);
+    let json = common::evalctl_on(dir.path(), &["plan", "--output", "json"], &base, &[]).await;
+    let json: serde_json::Value =
+        serde_json::from_str(&json.stdout).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        json["duplicate_runs"],
+        json!([{"eval_key": "rivers", "run_key": "inline", "eval_id": rivers.id,
+                "newest": again.id, "others": [inline.id]}])
+    );
+    server.shutdown().await;
+}

@@ -52,6 +52,10 @@ pub struct Plan {
     pub actions: Vec<Action>,
     /// Managed evals whose key left the manifests, kept because `--prune` was not given.
     pub kept: Vec<KeptEval>,
+    /// Run keys with more than one run of one spec on a live eval (started by another tool,
+    /// or by applies before they took a lease): the newest counts, the others are reported.
+    #[serde(default)]
+    pub duplicate_runs: Vec<DuplicateRuns>,
     /// Hash of the remote objects of this project that the plan was computed from: a saved
     /// plan is stale when it no longer matches.
     pub fingerprint: String,
@@ -177,6 +181,18 @@ pub struct StartRun {
     pub reason: Reason,
 }
 
+/// The runs of one run key and spec on a live eval, when there is more than one.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DuplicateRuns {
+    pub eval_key: String,
+    pub run_key: String,
+    pub eval_id: String,
+    /// The run the plan counts.
+    pub newest: String,
+    /// The other runs of the same key and spec, newest first.
+    pub others: Vec<String>,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct KeptEval {
     pub key: String,
@@ -234,6 +250,7 @@ pub fn plan(desired: &Desired, remote: &Remote, options: PlanOptions) -> Plan {
         project: project.to_string(),
         actions,
         kept,
+        duplicate_runs: duplicate_runs(desired, &live),
         fingerprint: fingerprint(&remote.evals, project),
     }
 }
@@ -242,6 +259,35 @@ pub fn plan(desired: &Desired, remote: &Remote, options: PlanOptions) -> Plan {
 struct Context<'a> {
     project: &'a str,
     uploads: &'a [FileObject],
+}
+
+/// Every run key of the manifests with more than one run of its spec on its live eval.
+fn duplicate_runs(desired: &Desired, live: &BTreeMap<&str, Live<'_>>) -> Vec<DuplicateRuns> {
+    let mut found = Vec::new();
+    for (key, eval) in &desired.evals {
+        let Some(live) = live.get(key.as_str()) else {
+            continue;
+        };
+        for run in eval.runs.values() {
+            let mut same: Vec<&EvalRun> = live
+                .newest
+                .runs_of_key(&run.key)
+                .filter(|r| r.metadata.get(tags::SPEC) == Some(&run.spec_hash))
+                .collect();
+            if same.len() < 2 {
+                continue;
+            }
+            same.sort_by(|a, b| (b.created_at, &b.id).cmp(&(a.created_at, &a.id)));
+            found.push(DuplicateRuns {
+                eval_key: key.clone(),
+                run_key: run.key.clone(),
+                eval_id: live.newest.id.clone(),
+                newest: same[0].id.clone(),
+                others: same[1..].iter().map(|r| r.id.clone()).collect(),
+            });
+        }
+    }
+    found
 }
 
 /// Whether the planner would start a run with a local data file: only then does it need the

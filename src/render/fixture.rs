@@ -58,6 +58,7 @@ pub(crate) fn plan() -> Plan {
             id: "eval_77aa0bad".into(),
             name: "Old experiment".into(),
         }],
+        duplicate_runs: Vec::new(),
         fingerprint: hash("remote state"),
     }
 }

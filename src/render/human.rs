@@ -44,6 +44,15 @@ pub fn human(plan: &Plan, header: &Header, color: bool, out: &mut dyn Write) -> 
         push_kept(&mut block, &plan.kept);
         out.write_all(block.as_bytes())?;
     }
+    if !plan.duplicate_runs.is_empty() {
+        let mut block = format!("\n{}:\n", view::DUPLICATES_TITLE);
+        for duplicate in &plan.duplicate_runs {
+            block.push_str(DETAIL);
+            push_headline(&mut block, &view::duplicate_line(duplicate));
+            block.push('\n');
+        }
+        out.write_all(block.as_bytes())?;
+    }
     writeln!(out)?;
     if plan.is_empty() {
         writeln!(out, "{}", view::NO_CHANGES)

@@ -26,7 +26,8 @@ pub fn markdown(plan: &Plan, header: &Header, out: &mut dyn Write) -> io::Result
         .iter()
         .map(|a| block(&action_view(a)))
         .collect();
-    let kept = (!plan.kept.is_empty()).then(|| kept_block(&plan.kept));
+    let kept = (!plan.kept.is_empty() || !plan.duplicate_runs.is_empty())
+        .then(|| kept_block(&plan.kept) + &duplicates_block(plan));
     let tail = format!("**{}**\n", final_line(plan));
     let full: usize = head.len()
         + blocks.iter().map(String::len).sum::<usize>()
@@ -185,7 +186,23 @@ fn fenced(language: &str, lines: &[String]) -> String {
     out
 }
 
+fn duplicates_block(plan: &Plan) -> String {
+    if plan.duplicate_runs.is_empty() {
+        return String::new();
+    }
+    let mut out = format!("{}:\n\n", view::DUPLICATES_TITLE);
+    for duplicate in &plan.duplicate_runs {
+        let segments = view::duplicate_line(duplicate);
+        out.push_str(&format!("- {}\n", markdown_segments(&segments)));
+    }
+    out.push('\n');
+    out
+}
+
 fn kept_block(kept: &[KeptEval]) -> String {
+    if kept.is_empty() {
+        return String::new();
+    }
     let mut out = format!("{}:\n\n", view::KEPT_TITLE);
     for eval in kept {
         let (segments, name) = view::kept_line(eval);

@@ -9,7 +9,7 @@ use serde_json::Value;
 
 use super::{Header, FORMAT_VERSION};
 use crate::manifest::model::Target;
-use crate::plan::{Action, KeptEval, Plan, Summary};
+use crate::plan::{Action, DuplicateRuns, KeptEval, Plan, Summary};
 
 /// The JSON plan, in the order tools see its keys. Borrowed when written, owned when read.
 #[derive(Debug, Serialize, Deserialize)]
@@ -22,6 +22,8 @@ pub(crate) struct PlanFile<'a> {
     pub summary: Summary,
     pub actions: Cow<'a, [Action]>,
     pub kept: Cow<'a, [KeptEval]>,
+    #[serde(default)]
+    pub duplicate_runs: Cow<'a, [DuplicateRuns]>,
 }
 
 impl<'a> PlanFile<'a> {
@@ -35,6 +37,7 @@ impl<'a> PlanFile<'a> {
             summary: plan.summary(),
             actions: Cow::Borrowed(&plan.actions),
             kept: Cow::Borrowed(&plan.kept),
+            duplicate_runs: Cow::Borrowed(&plan.duplicate_runs),
         }
     }
 }
@@ -76,6 +79,7 @@ pub fn read_plan_file(text: &str) -> Result<(Header, Plan), PlanFileError> {
         project: file.project.into_owned(),
         actions: file.actions.into_owned(),
         kept: file.kept.into_owned(),
+        duplicate_runs: file.duplicate_runs.into_owned(),
         fingerprint: file.fingerprint.into_owned(),
     };
     // The summary is derived; a mismatch means hands were on the file.

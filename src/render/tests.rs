@@ -219,6 +219,7 @@ fn the_json_keys_come_in_the_documented_order() {
         "summary",
         "actions",
         "kept",
+        "duplicate_runs",
     ];
     assert_eq!(keys, expected);
 }

@@ -10,7 +10,8 @@ use super::outline::outline;
 use crate::manifest::model::Gate;
 use crate::plan::tags::{self, Metadata};
 use crate::plan::{
-    Action, ActionKind, DeleteEval, KeptEval, NewEval, ReplaceEval, StartRun, Summary, UpdateEval,
+    Action, ActionKind, DeleteEval, DuplicateRuns, KeptEval, NewEval, ReplaceEval, StartRun,
+    Summary, UpdateEval,
 };
 use crate::shown::{count, quoted};
 
@@ -109,6 +110,26 @@ pub(crate) fn summary_line(s: &Summary) -> String {
 }
 
 /// A kept eval: key, id and name.
+pub(crate) const DUPLICATES_TITLE: &str =
+    "Duplicate runs (one run key and spec started more than once; the newest counts, the others are left as they are)";
+
+/// `eval/run on <eval id>: <newest> (newest), <others>`.
+pub(crate) fn duplicate_line(duplicate: &DuplicateRuns) -> Vec<Segment> {
+    let mut line = vec![
+        Segment::Key(format!("{}/{}", duplicate.eval_key, duplicate.run_key)),
+        Segment::Text(" on "),
+        Segment::Id(duplicate.eval_id.clone()),
+        Segment::Text(": "),
+        Segment::Id(duplicate.newest.clone()),
+        Segment::Text(" (newest)"),
+    ];
+    for other in &duplicate.others {
+        line.push(Segment::Text(", "));
+        line.push(Segment::Id(other.clone()));
+    }
+    line
+}
+
 pub(crate) fn kept_line(kept: &KeptEval) -> (Vec<Segment>, String) {
     let headline = vec![
         Segment::Key(kept.key.clone()),
