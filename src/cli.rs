@@ -59,11 +59,39 @@ pub struct ApplyArgs {
     /// Delete managed evals whose key left the manifests.
     #[arg(long)]
     pub prune: bool,
+    /// The most evals `--prune` may delete [default: 5, or 20% of the project's evals on
+    /// the service, whichever is larger]
+    #[arg(long, value_name = "N")]
+    pub max_delete: Option<usize>,
     /// Treat warnings (such as a grader type evalctl does not know) as errors.
     #[arg(long)]
     pub strict: bool,
     #[command(flatten)]
+    pub aim: AimArgs,
+    #[command(flatten)]
     pub lock: LockArgs,
+}
+
+/// Part of the project to plan and apply.
+#[derive(Debug, Args)]
+pub struct AimArgs {
+    /// Only the evals whose key matches GLOB (with all their runs), or the runs matching
+    /// `EVAL/RUN` (e.g. `*/nightly`); repeatable. `--prune` deletes only evals aimed at.
+    #[arg(long, value_name = "GLOB")]
+    pub only: Vec<String>,
+    /// Leave out the evals whose key matches GLOB, or the runs matching `EVAL/RUN`;
+    /// repeatable.
+    #[arg(long, value_name = "GLOB")]
+    pub exclude: Vec<String>,
+}
+
+impl AimArgs {
+    pub fn patterns(&self) -> crate::plan::AimPatterns {
+        crate::plan::AimPatterns {
+            only: self.only.clone(),
+            exclude: self.exclude.clone(),
+        }
+    }
 }
 
 /// The project's lease, which apply holds while it writes.
@@ -173,9 +201,15 @@ pub struct PlanArgs {
     /// Delete managed evals whose key left the manifests.
     #[arg(long)]
     pub prune: bool,
+    /// The most evals `--prune` may delete [default: 5, or 20% of the project's evals on
+    /// the service, whichever is larger]
+    #[arg(long, value_name = "N")]
+    pub max_delete: Option<usize>,
     /// Treat warnings (such as a grader type evalctl does not know) as errors.
     #[arg(long)]
     pub strict: bool,
+    #[command(flatten)]
+    pub aim: AimArgs,
 }
 
 #[derive(Debug, Args)]

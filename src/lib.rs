@@ -75,6 +75,9 @@ pub enum Error {
     NotFound(String),
     #[error(transparent)]
     Lock(#[from] lock::LockError),
+    /// A plan the guards refuse (`--max-delete`).
+    #[error("refused: {0}")]
+    Refused(plan::Refusal),
     #[error("could not start the async runtime")]
     Runtime(#[source] std::io::Error),
 }
@@ -127,6 +130,9 @@ impl Error {
             Error::Lock(lock::LockError::Locked { holder, .. }) => Some(format!(
                 "to wait for it, pass `--lock-timeout 10m`; if that apply is gone, `evalctl force-unlock {}` removes its lease (or it expires by itself)",
                 holder.id
+            )),
+            Error::Refused(plan::Refusal::TooManyDeletes { deletes, .. }) => Some(format!(
+                "if every deletion is intended, pass `--max-delete {deletes}`; to delete fewer, aim with `--only`/`--exclude`"
             )),
             Error::PlanMadeFor(_) => Some(
                 "apply the plan without --target and --endpoint, or plan again for where you want to apply".into(),

@@ -31,7 +31,14 @@ pub(crate) fn apply(
 ) -> Result<u8, Error> {
     let out = &mut super::Unbroken(out);
     let source = match saved_plan(&args.path)? {
-        Some((header, plan)) => Source::Saved(header, plan),
+        Some((header, plan)) => {
+            if !args.aim.patterns().is_everything() {
+                return Err(Error::Usage(
+                    "a saved plan is applied as it was made, with the --only and --exclude it was planned with: give them to `evalctl plan`".into(),
+                ));
+            }
+            Source::Saved(header, plan)
+        }
         None => {
             let project = load_valid(&args.path, args.strict, err)?;
             super::check_prune(args.prune, &project, &args.path)?;
@@ -128,7 +135,7 @@ async fn write(
             (plan, None, None)
         }
         Source::Project(project) => {
-            let desired = session.desired(&project, err)?;
+            let desired = session.desired(&project, &args.aim, err)?;
             let remote = api::fetch(
                 &session.client,
                 &Fetch {
@@ -138,7 +145,10 @@ async fn write(
                 },
             )
             .await?;
-            let options = PlanOptions { prune: args.prune };
+            let options = PlanOptions {
+                prune: args.prune,
+                max_delete: args.max_delete,
+            };
             (
                 plan::plan(&desired, &remote, options),
                 Some(desired),
@@ -147,6 +157,9 @@ async fn write(
         }
     };
     render::human(&plan, &session.header(), use_color(), out).map_err(Error::Output)?;
+    if let Some(refusal) = &plan.refusal {
+        return Err(Error::Refused(refusal.clone()));
+    }
     let mut tally = Tally::default();
     let report = if plan.is_empty() {
         None

@@ -19,12 +19,16 @@ pub(crate) fn plan(args: &PlanArgs, out: &mut dyn Write, err: &mut dyn Write) ->
     super::check_surface(&project, Session::target_of(&project, &args.target)?, err)?;
     let (plan, header) = runtime()?.block_on(async {
         let session = Session::open(&project, &args.target, err).await?;
-        let planned = plan_project(&session, &project, args.prune, err).await;
+        let planned = plan_project(&session, &project, args, err).await;
         let header = session.header();
         session.close().await;
         Ok::<_, Error>((planned?, header))
     })?;
     print(&plan, &header, args.output, out).map_err(Error::Output)?;
+    // Shown whole for review, but neither saved nor passed: apply would refuse it.
+    if let Some(refusal) = &plan.refusal {
+        return Err(Error::Refused(refusal.clone()));
+    }
     if let Some(path) = &args.out {
         save(&plan, &header, path)?;
     }
@@ -38,17 +42,21 @@ pub(crate) fn plan(args: &PlanArgs, out: &mut dyn Write, err: &mut dyn Write) ->
 async fn plan_project(
     session: &Session,
     project: &crate::manifest::Project,
-    prune: bool,
+    args: &PlanArgs,
     err: &mut dyn Write,
 ) -> Result<Plan, Error> {
-    let desired = session.desired(project, err)?;
+    let desired = session.desired(project, &args.aim, err)?;
     let fetch = Fetch {
         project: &desired.project,
         runs: Runs::OfLive,
         planning: Some(&desired),
     };
     let remote = api::fetch(&session.client, &fetch).await?;
-    Ok(plan::plan(&desired, &remote, PlanOptions { prune }))
+    let options = PlanOptions {
+        prune: args.prune,
+        max_delete: args.max_delete,
+    };
+    Ok(plan::plan(&desired, &remote, options))
 }
 
 fn print(

@@ -192,9 +192,11 @@ impl Session {
     pub(crate) fn desired(
         &self,
         project: &Project,
+        aim: &crate::cli::AimArgs,
         err: &mut dyn std::io::Write,
     ) -> Result<crate::plan::Desired, Error> {
-        let mut desired = crate::plan::Desired::from_project(project);
+        let aim = crate::plan::Aim::new(aim.patterns()).map_err(|e| Error::Usage(e.to_string()))?;
+        let mut desired = crate::plan::Desired::from_project(project).aimed(aim);
         if !self.grades_models {
             for skipped in desired.without_model_runs() {
                 writeln!(

@@ -23,6 +23,8 @@ pub struct Desired {
     /// Keys of the project's other evals, left out because the user pointed at part of the
     /// project: the plan neither changes nor lists them.
     pub outside: BTreeSet<String>,
+    /// What `--only` / `--exclude` aim at; also confines `--prune`.
+    pub aim: super::Aim,
 }
 
 #[derive(Debug, Clone)]
@@ -142,7 +144,27 @@ impl Desired {
             project: project.name.clone(),
             evals,
             outside,
+            aim: super::Aim::default(),
         }
+    }
+
+    /// The part of the desired state `aim` takes: other evals join `outside`, runs it does
+    /// not take are left out of their evals.
+    pub fn aimed(mut self, aim: super::Aim) -> Desired {
+        let keys: Vec<String> = self.evals.keys().cloned().collect();
+        for key in keys {
+            let Some(eval) = self.evals.get_mut(&key) else {
+                continue;
+            };
+            if aim.takes_eval(&key, eval.runs.keys().map(String::as_str)) {
+                eval.runs.retain(|run_key, _| aim.takes_run(&key, run_key));
+            } else {
+                self.evals.remove(&key);
+                self.outside.insert(key);
+            }
+        }
+        self.aim = aim;
+        self
     }
 }
 

@@ -4,6 +4,7 @@
 //! touched; superseded, foreign and untagged evals are left alone) and produces the actions
 //! of §4 in a deterministic order.
 
+mod aim;
 pub mod canonical;
 mod desired;
 pub mod diff;
@@ -18,6 +19,7 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
+pub use aim::{Aim, AimPatterns, BadPattern};
 pub use desired::{
     hash_in_upload_name, upload_state, DataFileRef, Desired, DesiredEval, DesiredRun, SkippedRun,
     UploadState,
@@ -43,6 +45,26 @@ pub struct Remote {
 pub struct PlanOptions {
     /// Delete managed evals whose key left the manifests.
     pub prune: bool,
+    /// The most evals `--prune` may delete [default: 5, or 20% of the project's live evals,
+    /// whichever is larger].
+    pub max_delete: Option<usize>,
+}
+
+/// Why a plan must not be applied as it is.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+#[serde(tag = "refusal", rename_all = "snake_case")]
+pub enum Refusal {
+    #[error("the plan deletes {deletes} evals, more than {} ({limit}); nothing is applied", if *.explicit { "--max-delete" } else { "the default limit of 5 or 20% of the project, whichever is larger" })]
+    TooManyDeletes {
+        deletes: usize,
+        limit: usize,
+        explicit: bool,
+    },
+}
+
+/// `--max-delete`'s default for a project with `live` live evals.
+pub fn default_max_delete(live: usize) -> usize {
+    (live / 5).max(5)
 }
 
 /// What apply will do, and what it was computed from.
@@ -56,6 +78,12 @@ pub struct Plan {
     /// or by applies before they took a lease): the newest counts, the others are reported.
     #[serde(default)]
     pub duplicate_runs: Vec<DuplicateRuns>,
+    /// The `--only` / `--exclude` the plan was made with: a saved plan keeps them.
+    #[serde(default)]
+    pub aim: AimPatterns,
+    /// Set when the plan must not be applied (a saved one included).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refusal: Option<Refusal>,
     /// Hash of the remote objects of this project that the plan was computed from: a saved
     /// plan is stale when it no longer matches.
     pub fingerprint: String,
@@ -246,11 +274,25 @@ pub fn plan(desired: &Desired, remote: &Remote, options: PlanOptions) -> Plan {
         .flat_map_iter(|(key, eval)| eval_actions(key, eval, live.get(key.as_str()), &context))
         .collect();
     let kept = plan_removed(desired, &live, options, &mut actions);
+    let deletes = actions
+        .iter()
+        .filter(|a| a.kind() == ActionKind::Delete)
+        .count();
+    let limit = options
+        .max_delete
+        .unwrap_or_else(|| default_max_delete(live.len()));
+    let refusal = (deletes > limit).then_some(Refusal::TooManyDeletes {
+        deletes,
+        limit,
+        explicit: options.max_delete.is_some(),
+    });
     Plan {
+        refusal,
         project: project.to_string(),
         actions,
         kept,
         duplicate_runs: duplicate_runs(desired, &live),
+        aim: desired.aim.patterns.clone(),
         fingerprint: fingerprint(&remote.evals, project),
     }
 }
@@ -336,7 +378,8 @@ fn plan_removed(
 ) -> Vec<KeptEval> {
     let mut kept = Vec::new();
     for (key, live) in live {
-        if desired.evals.contains_key(*key) || desired.outside.contains(*key) {
+        let aimed_at = desired.aim.takes_whole_eval(key);
+        if desired.evals.contains_key(*key) || desired.outside.contains(*key) || !aimed_at {
             continue;
         }
         if options.prune {

@@ -88,6 +88,7 @@ fn desired(evals: Vec<DesiredEval>) -> Desired {
         project: PROJECT.into(),
         evals: evals.into_iter().map(|e| (e.key.clone(), e)).collect(),
         outside: Default::default(),
+        aim: Default::default(),
     }
 }
 
@@ -354,7 +355,14 @@ fn a_removed_key_is_kept_without_prune_and_deleted_with_it() {
     let remote = vec![stored(&gone, "eval_9", 100)];
     let d = desired(vec![]);
     insta::assert_snapshot!(plan_of(&d, &remote), @"  kept old (eval_9): not in the manifests, no --prune");
-    let pruned = plan(&d, &remote, PlanOptions { prune: true });
+    let pruned = plan(
+        &d,
+        &remote,
+        PlanOptions {
+            prune: true,
+            max_delete: None,
+        },
+    );
     insta::assert_snapshot!(outline(&pruned), @"- delete old (eval_9) because not in the manifests, and --prune was given");
 }
 
@@ -372,7 +380,14 @@ fn superseded_foreign_and_untagged_evals_are_left_alone() {
     let mut untagged = stored(&eval("mmlu", "ne", &[]), "eval_8", 70);
     untagged.metadata.clear();
     let remote = vec![superseded, foreign, untagged, stored(&e, "eval_1", 100)];
-    let plan = plan(&desired(vec![e]), &remote, PlanOptions { prune: true });
+    let plan = plan(
+        &desired(vec![e]),
+        &remote,
+        PlanOptions {
+            prune: true,
+            max_delete: None,
+        },
+    );
     assert_eq!(outline(&plan), "No changes.");
 }
 

@@ -59,6 +59,8 @@ pub(crate) fn plan() -> Plan {
             name: "Old experiment".into(),
         }],
         duplicate_runs: Vec::new(),
+        aim: Default::default(),
+        refusal: None,
         fingerprint: hash("remote state"),
     }
 }

@@ -30,6 +30,9 @@ pub fn human(plan: &Plan, header: &Header, color: bool, out: &mut dyn Write) -> 
         Some(credential) => writeln!(out, " with {credential}")?,
         None => writeln!(out)?,
     }
+    if let Some(aim) = view::aim_line(&plan.aim) {
+        writeln!(out, "{}", printable(&aim))?;
+    }
     // A block depends on its action alone: all cores render, the blocks keep the plan's order.
     let blocks: Vec<String> = plan
         .actions

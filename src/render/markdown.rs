@@ -67,6 +67,10 @@ fn head(plan: &Plan, header: &Header) -> String {
         code(&header.target.to_string()),
         code(&header.endpoint)
     );
+    if let Some(aim) = view::aim_line(&plan.aim) {
+        head.push_str(&escape(&aim));
+        head.push_str("\n\n");
+    }
     head.push_str(&table(&plan.summary()));
     head.push('\n');
     head

@@ -9,7 +9,7 @@ use serde_json::Value;
 
 use super::{Header, FORMAT_VERSION};
 use crate::manifest::model::Target;
-use crate::plan::{Action, DuplicateRuns, KeptEval, Plan, Summary};
+use crate::plan::{Action, AimPatterns, DuplicateRuns, KeptEval, Plan, Refusal, Summary};
 
 /// The JSON plan, in the order tools see its keys. Borrowed when written, owned when read.
 #[derive(Debug, Serialize, Deserialize)]
@@ -24,6 +24,10 @@ pub(crate) struct PlanFile<'a> {
     pub kept: Cow<'a, [KeptEval]>,
     #[serde(default)]
     pub duplicate_runs: Cow<'a, [DuplicateRuns]>,
+    #[serde(default, skip_serializing_if = "AimPatterns::is_everything")]
+    pub aim: Cow<'a, AimPatterns>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refusal: Option<Refusal>,
 }
 
 impl<'a> PlanFile<'a> {
@@ -38,6 +42,8 @@ impl<'a> PlanFile<'a> {
             actions: Cow::Borrowed(&plan.actions),
             kept: Cow::Borrowed(&plan.kept),
             duplicate_runs: Cow::Borrowed(&plan.duplicate_runs),
+            aim: Cow::Borrowed(&plan.aim),
+            refusal: plan.refusal.clone(),
         }
     }
 }
@@ -80,6 +86,8 @@ pub fn read_plan_file(text: &str) -> Result<(Header, Plan), PlanFileError> {
         actions: file.actions.into_owned(),
         kept: file.kept.into_owned(),
         duplicate_runs: file.duplicate_runs.into_owned(),
+        aim: file.aim.into_owned(),
+        refusal: file.refusal,
         fingerprint: file.fingerprint.into_owned(),
     };
     // The summary is derived; a mismatch means hands were on the file.

@@ -10,8 +10,8 @@ use super::outline::outline;
 use crate::manifest::model::Gate;
 use crate::plan::tags::{self, Metadata};
 use crate::plan::{
-    Action, ActionKind, DeleteEval, DuplicateRuns, KeptEval, NewEval, ReplaceEval, StartRun,
-    Summary, UpdateEval,
+    Action, ActionKind, AimPatterns, DeleteEval, DuplicateRuns, KeptEval, NewEval, ReplaceEval,
+    StartRun, Summary, UpdateEval,
 };
 use crate::shown::{count, quoted};
 
@@ -110,6 +110,31 @@ pub(crate) fn summary_line(s: &Summary) -> String {
 }
 
 /// A kept eval: key, id and name.
+/// `Aimed at: only `a`, `b/*`; excluding `c``, for a plan made with `--only`/`--exclude`.
+pub(crate) fn aim_line(aim: &AimPatterns) -> Option<String> {
+    if aim.is_everything() {
+        return None;
+    }
+    let list = |patterns: &[String]| {
+        patterns
+            .iter()
+            .map(|p| format!("`{p}`"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let mut parts = Vec::new();
+    if !aim.only.is_empty() {
+        parts.push(format!("only {}", list(&aim.only)));
+    }
+    if !aim.exclude.is_empty() {
+        parts.push(format!("excluding {}", list(&aim.exclude)));
+    }
+    Some(format!(
+        "Aimed at part of the project: {}",
+        parts.join("; ")
+    ))
+}
+
 pub(crate) const DUPLICATES_TITLE: &str =
     "Duplicate runs (one run key and spec started more than once; the newest counts, the others are left as they are)";
 
