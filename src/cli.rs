@@ -56,13 +56,8 @@ pub struct ApplyArgs {
     /// How long `--wait` waits, e.g. `90s`, `30m`, `2h`.
     #[arg(long, default_value = "30m", value_parser = parse_duration)]
     pub timeout: std::time::Duration,
-    /// Delete managed evals whose key left the manifests.
-    #[arg(long)]
-    pub prune: bool,
-    /// The most evals `--prune` may delete [default: 5, or 20% of the project's evals on
-    /// the service, whichever is larger]
-    #[arg(long, value_name = "N")]
-    pub max_delete: Option<usize>,
+    #[command(flatten)]
+    pub guard: GuardArgs,
     /// Treat warnings (such as a grader type evalctl does not know) as errors.
     #[arg(long)]
     pub strict: bool,
@@ -70,6 +65,32 @@ pub struct ApplyArgs {
     pub aim: AimArgs,
     #[command(flatten)]
     pub lock: LockArgs,
+}
+
+/// What may be deleted or replaced.
+#[derive(Debug, Args)]
+pub struct GuardArgs {
+    /// Delete managed evals whose key left the manifests.
+    #[arg(long)]
+    pub prune: bool,
+    /// The most evals `--prune` may delete [default: 5, or 20% of the project's evals on
+    /// the service, whichever is larger]
+    #[arg(long, value_name = "N")]
+    pub max_delete: Option<usize>,
+    /// Allow the eval KEY to be replaced or deleted although it has `protect: true`;
+    /// repeatable.
+    #[arg(long, value_name = "KEY")]
+    pub allow_replace: Vec<String>,
+}
+
+impl GuardArgs {
+    pub fn options(&self) -> crate::plan::PlanOptions {
+        crate::plan::PlanOptions {
+            prune: self.prune,
+            max_delete: self.max_delete,
+            allow_replace: self.allow_replace.clone(),
+        }
+    }
 }
 
 /// Part of the project to plan and apply.
@@ -198,13 +219,8 @@ pub struct PlanArgs {
     /// Exit 0 when there are no changes, 2 when there are (1 on errors).
     #[arg(long)]
     pub detailed_exitcode: bool,
-    /// Delete managed evals whose key left the manifests.
-    #[arg(long)]
-    pub prune: bool,
-    /// The most evals `--prune` may delete [default: 5, or 20% of the project's evals on
-    /// the service, whichever is larger]
-    #[arg(long, value_name = "N")]
-    pub max_delete: Option<usize>,
+    #[command(flatten)]
+    pub guard: GuardArgs,
     /// Treat warnings (such as a grader type evalctl does not know) as errors.
     #[arg(long)]
     pub strict: bool,

@@ -76,8 +76,8 @@ pub enum Error {
     #[error(transparent)]
     Lock(#[from] lock::LockError),
     /// A plan the guards refuse (`--max-delete`).
-    #[error("refused: {0}")]
-    Refused(plan::Refusal),
+    #[error("refused: {}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))]
+    Refused(Vec<plan::Refusal>),
     #[error("could not start the async runtime")]
     Runtime(#[source] std::io::Error),
 }
@@ -131,9 +131,20 @@ impl Error {
                 "to wait for it, pass `--lock-timeout 10m`; if that apply is gone, `evalctl force-unlock {}` removes its lease (or it expires by itself)",
                 holder.id
             )),
-            Error::Refused(plan::Refusal::TooManyDeletes { deletes, .. }) => Some(format!(
-                "if every deletion is intended, pass `--max-delete {deletes}`; to delete fewer, aim with `--only`/`--exclude`"
-            )),
+            Error::Refused(refusals) => Some(
+                refusals
+                    .iter()
+                    .map(|refusal| match refusal {
+                        plan::Refusal::TooManyDeletes { deletes, .. } => format!(
+                            "if every deletion is intended, pass `--max-delete {deletes}`; to delete fewer, aim with `--only`/`--exclude`"
+                        ),
+                        plan::Refusal::Protected { key, .. } => format!(
+                            "if `{key}` may go, pass `--allow-replace {key}`; its history stays on the service either way"
+                        ),
+                    })
+                    .collect::<Vec<_>>()
+                    .join("; "),
+            ),
             Error::PlanMadeFor(_) => Some(
                 "apply the plan without --target and --endpoint, or plan again for where you want to apply".into(),
             ),

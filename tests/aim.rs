@@ -221,3 +221,96 @@ async fn prune_refuses_more_deletions_than_max_delete() {
     assert_eq!(live_keys(&base).await, ["e0"]);
     server.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_protected_eval_is_never_replaced_or_deleted_without_allow_replace() {
+    let server = start(config()).await;
+    let base = server.base_url();
+    let dir = project(&[("golden", &["nightly"]), ("scratch", &[])]);
+    let protect = |dir: &Path| {
+        common::edit(dir, "  golden:\n", "  golden:\n    protect: true\n");
+    };
+    protect(dir.path());
+    let applied = evalctl(dir.path(), &["apply", "--auto-approve"], &base).await;
+    assert_eq!(applied.code, 0, "{}", applied.transcript());
+
+    // A grader change would replace it: refused, with the plan shown and nothing written.
+    common::edit(dir.path(), "reference: x", "reference: y");
+    let refused = evalctl(dir.path(), &["apply", "--auto-approve"], &base).await;
+    assert_eq!(refused.code, 1, "{}", refused.transcript());
+    assert!(
+        refused.stdout.contains("-/+ replace eval `golden`"),
+        "{}",
+        refused.stdout
+    );
+    assert!(
+        refused.stderr.contains("error: refused: eval `golden` is protected, and the plan would replace it; nothing is applied\nhint: if `golden` may go, pass `--allow-replace golden`"),
+        "{}",
+        refused.transcript()
+    );
+    let allowed = evalctl(
+        dir.path(),
+        &[
+            "apply",
+            "--auto-approve",
+            "--allow-replace",
+            "golden",
+            "--allow-replace",
+            "scratch",
+        ],
+        &base,
+    )
+    .await;
+    assert_eq!(allowed.code, 0, "{}", allowed.transcript());
+
+    // Out of the manifests, its tag on the service still protects it from --prune.
+    manifests(dir.path(), &[("scratch", &[])]);
+    let pruned = evalctl(dir.path(), &["plan", "--prune"], &base).await;
+    assert_eq!(pruned.code, 1, "{}", pruned.transcript());
+    assert!(
+        pruned
+            .stderr
+            .contains("eval `golden` is protected, and the plan would delete it"),
+        "{}",
+        pruned.transcript()
+    );
+    let deleted = evalctl(
+        dir.path(),
+        &[
+            "apply",
+            "--auto-approve",
+            "--prune",
+            "--allow-replace",
+            "golden",
+        ],
+        &base,
+    )
+    .await;
+    assert_eq!(deleted.code, 0, "{}", deleted.transcript());
+    assert_eq!(live_keys(&base).await, ["scratch"]);
+    server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn protect_set_or_removed_is_an_update_in_place() {
+    let server = start(config()).await;
+    let base = server.base_url();
+    let dir = project(&[("golden", &[])]);
+    let applied = evalctl(dir.path(), &["apply", "--auto-approve"], &base).await;
+    assert_eq!(applied.code, 0, "{}", applied.transcript());
+    common::edit(dir.path(), "  golden:\n", "  golden:\n    protect: true\n");
+    let plan = evalctl(dir.path(), &["plan"], &base).await;
+    assert!(
+        plan.stdout.contains("because: protect changed")
+            && plan
+                .stdout
+                .contains("metadata.evalctl_protect: (absent) -> \"true\""),
+        "{}",
+        plan.stdout
+    );
+    let applied = evalctl(dir.path(), &["apply", "--auto-approve"], &base).await;
+    assert_eq!(applied.code, 0, "{}", applied.transcript());
+    let again = evalctl(dir.path(), &["plan", "--detailed-exitcode"], &base).await;
+    assert_eq!(again.code, 0, "{}", again.transcript());
+    server.shutdown().await;
+}

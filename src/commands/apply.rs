@@ -14,7 +14,7 @@ use crate::api::{self, Fetch, Runs};
 use crate::apply::{self, Outcome};
 use crate::cli::ApplyArgs;
 use crate::lock;
-use crate::plan::{self, Desired, Plan, PlanOptions, Remote};
+use crate::plan::{self, Desired, Plan, Remote};
 use crate::render::{self, Header, Tally};
 use crate::Error;
 
@@ -41,7 +41,7 @@ pub(crate) fn apply(
         }
         None => {
             let project = load_valid(&args.path, args.strict, err)?;
-            super::check_prune(args.prune, &project, &args.path)?;
+            super::check_prune(args.guard.prune, &project, &args.path)?;
             super::check_surface(&project, Session::target_of(&project, &args.target)?, err)?;
             Source::Project(project)
         }
@@ -145,10 +145,7 @@ async fn write(
                 },
             )
             .await?;
-            let options = PlanOptions {
-                prune: args.prune,
-                max_delete: args.max_delete,
-            };
+            let options = args.guard.options();
             (
                 plan::plan(&desired, &remote, options),
                 Some(desired),
@@ -157,8 +154,8 @@ async fn write(
         }
     };
     render::human(&plan, &session.header(), use_color(), out).map_err(Error::Output)?;
-    if let Some(refusal) = &plan.refusal {
-        return Err(Error::Refused(refusal.clone()));
+    if !plan.refusals.is_empty() {
+        return Err(Error::Refused(plan.refusals.clone()));
     }
     let mut tally = Tally::default();
     let report = if plan.is_empty() {

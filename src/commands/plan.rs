@@ -8,14 +8,14 @@ use super::session::Session;
 use super::{load_valid, runtime};
 use crate::api::{self, Fetch, Runs};
 use crate::cli::{PlanArgs, PlanFormat};
-use crate::plan::{self, Plan, PlanOptions};
+use crate::plan::{self, Plan};
 use crate::render::{self, Header};
 use crate::Error;
 
 pub(crate) fn plan(args: &PlanArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<u8, Error> {
     let out = &mut super::Unbroken(out);
     let project = load_valid(&args.path, args.strict, err)?;
-    super::check_prune(args.prune, &project, &args.path)?;
+    super::check_prune(args.guard.prune, &project, &args.path)?;
     super::check_surface(&project, Session::target_of(&project, &args.target)?, err)?;
     let (plan, header) = runtime()?.block_on(async {
         let session = Session::open(&project, &args.target, err).await?;
@@ -26,8 +26,8 @@ pub(crate) fn plan(args: &PlanArgs, out: &mut dyn Write, err: &mut dyn Write) ->
     })?;
     print(&plan, &header, args.output, out).map_err(Error::Output)?;
     // Shown whole for review, but neither saved nor passed: apply would refuse it.
-    if let Some(refusal) = &plan.refusal {
-        return Err(Error::Refused(refusal.clone()));
+    if !plan.refusals.is_empty() {
+        return Err(Error::Refused(plan.refusals.clone()));
     }
     if let Some(path) = &args.out {
         save(&plan, &header, path)?;
@@ -52,10 +52,7 @@ async fn plan_project(
         planning: Some(&desired),
     };
     let remote = api::fetch(&session.client, &fetch).await?;
-    let options = PlanOptions {
-        prune: args.prune,
-        max_delete: args.max_delete,
-    };
+    let options = args.guard.options();
     Ok(plan::plan(&desired, &remote, options))
 }
 

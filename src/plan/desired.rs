@@ -38,6 +38,8 @@ pub struct DesiredEval {
     pub testing_criteria: Arc<[Value]>,
     pub spec_hash: String,
     pub runs: BTreeMap<String, DesiredRun>,
+    /// `protect: true`: never deleted or replaced without `--allow-replace KEY`.
+    pub protect: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -216,6 +218,7 @@ fn desired_eval(project: &Project, key: &str, eval: &manifest::DesiredEval) -> D
         testing_criteria,
         spec_hash,
         runs,
+        protect: spec.protect,
     }
 }
 

@@ -41,25 +41,48 @@ pub struct Remote {
 }
 
 /// Options that change what is planned.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct PlanOptions {
     /// Delete managed evals whose key left the manifests.
     pub prune: bool,
     /// The most evals `--prune` may delete [default: 5, or 20% of the project's live evals,
     /// whichever is larger].
     pub max_delete: Option<usize>,
+    /// Protected evals (`protect: true`) the user allows to be replaced or deleted.
+    pub allow_replace: Vec<String>,
 }
 
 /// Why a plan must not be applied as it is.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
 #[serde(tag = "refusal", rename_all = "snake_case")]
 pub enum Refusal {
+    #[error("eval `{key}` is protected, and the plan would {action} it; nothing is applied")]
+    Protected {
+        key: String,
+        action: ProtectedAction,
+    },
     #[error("the plan deletes {deletes} evals, more than {} ({limit}); nothing is applied", if *.explicit { "--max-delete" } else { "the default limit of 5 or 20% of the project, whichever is larger" })]
     TooManyDeletes {
         deletes: usize,
         limit: usize,
         explicit: bool,
     },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ProtectedAction {
+    Replace,
+    Delete,
+}
+
+impl std::fmt::Display for ProtectedAction {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            ProtectedAction::Replace => "replace",
+            ProtectedAction::Delete => "delete",
+        })
+    }
 }
 
 /// `--max-delete`'s default for a project with `live` live evals.
@@ -81,9 +104,9 @@ pub struct Plan {
     /// The `--only` / `--exclude` the plan was made with: a saved plan keeps them.
     #[serde(default)]
     pub aim: AimPatterns,
-    /// Set when the plan must not be applied (a saved one included).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub refusal: Option<Refusal>,
+    /// Why the plan must not be applied (a saved one included); empty when it may be.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub refusals: Vec<Refusal>,
     /// Hash of the remote objects of this project that the plan was computed from: a saved
     /// plan is stale when it no longer matches.
     pub fingerprint: String,
@@ -273,21 +296,10 @@ pub fn plan(desired: &Desired, remote: &Remote, options: PlanOptions) -> Plan {
         .par_iter()
         .flat_map_iter(|(key, eval)| eval_actions(key, eval, live.get(key.as_str()), &context))
         .collect();
-    let kept = plan_removed(desired, &live, options, &mut actions);
-    let deletes = actions
-        .iter()
-        .filter(|a| a.kind() == ActionKind::Delete)
-        .count();
-    let limit = options
-        .max_delete
-        .unwrap_or_else(|| default_max_delete(live.len()));
-    let refusal = (deletes > limit).then_some(Refusal::TooManyDeletes {
-        deletes,
-        limit,
-        explicit: options.max_delete.is_some(),
-    });
+    let kept = plan_removed(desired, &live, &options, &mut actions);
+    let refusals = refusals(desired, &live, &actions, &options);
     Plan {
-        refusal,
+        refusals,
         project: project.to_string(),
         actions,
         kept,
@@ -301,6 +313,56 @@ pub fn plan(desired: &Desired, remote: &Remote, options: PlanOptions) -> Plan {
 struct Context<'a> {
     project: &'a str,
     uploads: &'a [FileObject],
+}
+
+/// What the guards refuse: a protected eval replaced or deleted without `--allow-replace`,
+/// and more deletions than `--max-delete`.
+fn refusals(
+    desired: &Desired,
+    live: &BTreeMap<&str, Live<'_>>,
+    actions: &[Action],
+    options: &PlanOptions,
+) -> Vec<Refusal> {
+    let allowed = |key: &str| options.allow_replace.iter().any(|k| k == key);
+    let mut refusals: Vec<Refusal> = actions
+        .iter()
+        .filter_map(|action| {
+            let (key, action, protected) = match action {
+                Action::ReplaceEval(r) => (
+                    &r.key,
+                    ProtectedAction::Replace,
+                    desired.evals.get(&r.key).is_some_and(|e| e.protect),
+                ),
+                Action::DeleteEval(d) => (
+                    &d.key,
+                    ProtectedAction::Delete,
+                    live.get(d.key.as_str())
+                        .is_some_and(|l| l.newest.tag(tags::PROTECT) == Some("true")),
+                ),
+                _ => return None,
+            };
+            (protected && !allowed(key)).then(|| Refusal::Protected {
+                key: key.clone(),
+                action,
+            })
+        })
+        .collect();
+    refusals.dedup();
+    let deletes = actions
+        .iter()
+        .filter(|a| a.kind() == ActionKind::Delete)
+        .count();
+    let limit = options
+        .max_delete
+        .unwrap_or_else(|| default_max_delete(live.len()));
+    if deletes > limit {
+        refusals.push(Refusal::TooManyDeletes {
+            deletes,
+            limit,
+            explicit: options.max_delete.is_some(),
+        });
+    }
+    refusals
 }
 
 /// Every run key of the manifests with more than one run of its spec on its live eval.
@@ -373,7 +435,7 @@ fn eval_actions(
 fn plan_removed(
     desired: &Desired,
     live: &BTreeMap<&str, Live<'_>>,
-    options: PlanOptions,
+    options: &PlanOptions,
     actions: &mut Vec<Action>,
 ) -> Vec<KeptEval> {
     let mut kept = Vec::new();
@@ -408,7 +470,13 @@ fn new_eval(eval: &DesiredEval, project: &str) -> NewEval {
     NewEval {
         key: eval.key.clone(),
         name: eval.name.clone(),
-        metadata: tags::tagged(&eval.metadata, project, &eval.key, &eval.spec_hash),
+        metadata: tags::tagged_eval(
+            &eval.metadata,
+            project,
+            &eval.key,
+            &eval.spec_hash,
+            eval.protect,
+        ),
         data_source_config: eval.data_source_config.clone(),
         testing_criteria: eval.testing_criteria.clone(),
         spec_hash: eval.spec_hash.clone(),
@@ -566,7 +634,13 @@ fn setting_text(field: &str, value: &Value) -> String {
 
 /// Name and metadata differences, including tags changed outside evalctl.
 fn drift(eval: &DesiredEval, current: &RemoteEval, project: &str) -> Option<UpdateEval> {
-    let wanted = tags::tagged(&eval.metadata, project, &eval.key, &eval.spec_hash);
+    let wanted = tags::tagged_eval(
+        &eval.metadata,
+        project,
+        &eval.key,
+        &eval.spec_hash,
+        eval.protect,
+    );
     let (changes, reasons) =
         name_and_metadata_changes((&current.name, &current.metadata), (&eval.name, &wanted));
     (!changes.is_empty()).then(|| UpdateEval {
@@ -606,7 +680,9 @@ fn name_and_metadata_changes(
                 old: was.map(|v| json!(v)),
                 new: wanted.map(|v| json!(v)),
             });
-            let reason = if key.starts_with("evalctl_") {
+            let reason = if key == tags::PROTECT {
+                Reason::ProtectChanged
+            } else if key.starts_with("evalctl_") {
                 Reason::TagsChangedOutside
             } else {
                 Reason::MetadataChanged

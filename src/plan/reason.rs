@@ -17,6 +17,8 @@ pub enum Reason {
     MetadataChanged,
     /// evalctl's own tags were changed by someone else.
     TagsChangedOutside,
+    /// `protect:` was set or removed.
+    ProtectChanged,
     /// An immutable field (`data_source_config`, `testing_criteria`) differs.
     FieldChanged(String),
     /// The immutable spec differs as a whole.
@@ -89,6 +91,7 @@ impl fmt::Display for Reason {
             Reason::TagsChangedOutside => {
                 f.write_str("evalctl's tags were changed outside evalctl")
             }
+            Reason::ProtectChanged => f.write_str("protect changed"),
             Reason::FieldChanged(field) => write!(f, "{field} changed"),
             Reason::SpecChanged => f.write_str("the spec changed"),
             Reason::OlderDuplicate { key } => write!(

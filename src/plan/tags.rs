@@ -8,6 +8,8 @@ pub const KEY: &str = "evalctl_key";
 pub const SPEC: &str = "evalctl_spec";
 pub const STATE: &str = "evalctl_state";
 pub const SUPERSEDED: &str = "superseded";
+/// `true` on an eval with `protect: true`: prune and replace leave it alone.
+pub const PROTECT: &str = "evalctl_protect";
 
 /// Metadata as the service holds it.
 pub type Metadata = BTreeMap<String, String>;
@@ -19,6 +21,21 @@ pub fn user_part(metadata: &Metadata) -> Metadata {
         .filter(|(k, _)| !k.starts_with("evalctl_"))
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect()
+}
+
+/// The tags of a live eval, with `evalctl_protect` when it is protected.
+pub fn tagged_eval(
+    user: &Metadata,
+    project: &str,
+    key: &str,
+    spec: &str,
+    protect: bool,
+) -> Metadata {
+    let mut metadata = tagged(user, project, key, spec);
+    if protect {
+        metadata.insert(PROTECT.into(), "true".into());
+    }
+    metadata
 }
 
 /// User metadata plus the tags of a live object.

@@ -80,6 +80,7 @@ fn eval(key: &str, operation: &str, runs: &[(&str, &str)]) -> DesiredEval {
             .map(|(k, sha)| (k.to_string(), run(k, sha, &spec_hash)))
             .collect(),
         spec_hash,
+        protect: false,
     }
 }
 
@@ -360,7 +361,7 @@ fn a_removed_key_is_kept_without_prune_and_deleted_with_it() {
         &remote,
         PlanOptions {
             prune: true,
-            max_delete: None,
+            ..PlanOptions::default()
         },
     );
     insta::assert_snapshot!(outline(&pruned), @"- delete old (eval_9) because not in the manifests, and --prune was given");
@@ -385,7 +386,7 @@ fn superseded_foreign_and_untagged_evals_are_left_alone() {
         &remote,
         PlanOptions {
             prune: true,
-            max_delete: None,
+            ..PlanOptions::default()
         },
     );
     assert_eq!(outline(&plan), "No changes.");

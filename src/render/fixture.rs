@@ -60,7 +60,7 @@ pub(crate) fn plan() -> Plan {
         }],
         duplicate_runs: Vec::new(),
         aim: Default::default(),
-        refusal: None,
+        refusals: Vec::new(),
         fingerprint: hash("remote state"),
     }
 }

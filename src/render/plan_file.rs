@@ -26,8 +26,8 @@ pub(crate) struct PlanFile<'a> {
     pub duplicate_runs: Cow<'a, [DuplicateRuns]>,
     #[serde(default, skip_serializing_if = "AimPatterns::is_everything")]
     pub aim: Cow<'a, AimPatterns>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub refusal: Option<Refusal>,
+    #[serde(default, skip_serializing_if = "<[Refusal]>::is_empty")]
+    pub refusals: Cow<'a, [Refusal]>,
 }
 
 impl<'a> PlanFile<'a> {
@@ -43,7 +43,7 @@ impl<'a> PlanFile<'a> {
             kept: Cow::Borrowed(&plan.kept),
             duplicate_runs: Cow::Borrowed(&plan.duplicate_runs),
             aim: Cow::Borrowed(&plan.aim),
-            refusal: plan.refusal.clone(),
+            refusals: Cow::Borrowed(&plan.refusals),
         }
     }
 }
@@ -87,7 +87,7 @@ pub fn read_plan_file(text: &str) -> Result<(Header, Plan), PlanFileError> {
         kept: file.kept.into_owned(),
         duplicate_runs: file.duplicate_runs.into_owned(),
         aim: file.aim.into_owned(),
-        refusal: file.refusal,
+        refusals: file.refusals.into_owned(),
         fingerprint: file.fingerprint.into_owned(),
     };
     // The summary is derived; a mismatch means hands were on the file.

@@ -256,7 +256,8 @@ impl<'a> EvalChecker<'a> {
         let base = self.base.clone();
         self.check_key(self.key, &base, "eval");
         let eval = self.eval;
-        self.check_metadata(eval.metadata(), &base.key("metadata"), EVAL_RESERVED_PAIRS);
+        let reserved = EVAL_RESERVED_PAIRS + usize::from(eval.protect);
+        self.check_metadata(eval.metadata(), &base.key("metadata"), reserved);
         let item_schema = self.check_config(&shared.schemas);
         let schema = item_schema.as_deref();
         let validator = schema.and_then(|s| s.validator.as_ref().ok());

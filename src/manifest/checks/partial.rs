@@ -20,6 +20,8 @@ pub(crate) struct PartialEval<'a> {
     /// Grader names as written, also of graders that did not deserialize.
     pub grader_names: Vec<&'a str>,
     pub runs: BTreeMap<&'a str, PartialRun<'a>>,
+    /// `protect: true`: one more tag on the service.
+    pub protect: bool,
 }
 
 pub(crate) struct PartialRun<'a> {
@@ -127,6 +129,7 @@ impl<'a> PartialEval<'a> {
                 .filter_map(Grader::name)
                 .collect(),
             runs: runs.collect(),
+            protect: spec.protect,
         }
     }
 
@@ -158,6 +161,7 @@ impl<'a> PartialEval<'a> {
                 .filter_map(|g| g.get("name")?.as_str())
                 .collect(),
             runs: runs.collect(),
+            protect: typed::<bool>(eval.get("protect")).unwrap_or(false),
         }
     }
 }

@@ -58,6 +58,11 @@ pub struct EvalSpec {
     /// and the same spec exists on the live eval.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub runs: BTreeMap<String, RunSpec>,
+    /// Never delete or replace this eval unless `--allow-replace KEY` is given (recorded on
+    /// the service as the tag `evalctl_protect`, so it holds after the key leaves the
+    /// manifests too).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub protect: bool,
 }
 
 /// Project settings in `evalctl.yaml` at the project root.
