@@ -31,6 +31,9 @@ pub enum Command {
     Runs(RunsArgs),
     /// List the output items of one run, with the service's filters and paging.
     Results(ResultsArgs),
+    /// Delete this project's superseded evals (and their runs) superseded longer ago than an
+    /// age: shows what goes, asks, then deletes.
+    Gc(GcArgs),
     /// Remove the lease a dead apply left on the project (every lease of the project, or
     /// the one named).
     ForceUnlock(ForceUnlockArgs),
@@ -126,6 +129,55 @@ pub struct LockArgs {
     /// blocks others this long).
     #[arg(long, default_value = "60s", value_parser = parse_positive_duration, hide = true)]
     pub lock_ttl: std::time::Duration,
+}
+
+#[derive(Debug, Args)]
+pub struct GcArgs {
+    /// Only evals superseded longer ago than this, e.g. `90d`, `12w`, `36h`.
+    #[arg(long, value_name = "AGE", value_parser = parse_age)]
+    pub superseded_older_than: u64,
+    /// The project directory.
+    #[arg(long, short = 'p', value_name = "DIR", default_value = ".")]
+    pub project: PathBuf,
+    #[command(flatten)]
+    pub target: TargetArgs,
+    /// Delete without asking (required when stdin is not a terminal).
+    #[arg(long)]
+    pub auto_approve: bool,
+    /// Let the protected evals of KEY go too; repeatable.
+    #[arg(long, value_name = "KEY")]
+    pub allow_replace: Vec<String>,
+    #[command(flatten)]
+    pub lock: LockArgs,
+}
+
+/// An age in seconds: `90d`, `12w`, `36h`, `30m`, `45s`, or plain seconds; not zero.
+pub fn parse_age(text: &str) -> Result<u64, String> {
+    let text = text.trim();
+    let (number, unit) = text.split_at(
+        text.find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(text.len()),
+    );
+    let value: u64 = number
+        .parse()
+        .map_err(|_| format!("expected an age like 90d, 12w or 36h, found `{text}`"))?;
+    let per_unit = match unit {
+        "" | "s" => 1,
+        "m" => 60,
+        "h" => 3_600,
+        "d" => 86_400,
+        "w" => 7 * 86_400,
+        _ => {
+            return Err(format!(
+                "unknown unit `{unit}` in `{text}`: use s, m, h, d or w"
+            ))
+        }
+    };
+    match value.checked_mul(per_unit) {
+        Some(0) => Err(format!("`{text}` is no time at all")),
+        Some(seconds) => Ok(seconds),
+        None => Err(format!("`{text}` is too long")),
+    }
 }
 
 #[derive(Debug, Args)]

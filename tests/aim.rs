@@ -314,3 +314,88 @@ async fn protect_set_or_removed_is_an_update_in_place() {
     assert_eq!(again.code, 0, "{}", again.transcript());
     server.shutdown().await;
 }
+
+async fn superseded_count(base: &str) -> usize {
+    let client = Client::new(
+        &Connection::local(base).unwrap_or_else(|e| panic!("{e}")),
+        4,
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let evals: Vec<Eval> = client.list_evals().await.unwrap_or_else(|e| panic!("{e}"));
+    evals
+        .iter()
+        .filter(|e| e.metadata.contains_key("evalctl_state"))
+        .count()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn gc_shows_then_deletes_superseded_evals_older_than_the_age_given() {
+    let server = start(config()).await;
+    let base = server.base_url();
+    let dir = project(&[("golden", &["nightly"])]);
+    let applied = evalctl(dir.path(), &["apply", "--auto-approve"], &base).await;
+    assert_eq!(applied.code, 0, "{}", applied.transcript());
+    common::edit(dir.path(), "reference: x", "reference: y");
+    let replaced = evalctl(dir.path(), &["apply", "--auto-approve"], &base).await;
+    assert_eq!(replaced.code, 0, "{}", replaced.transcript());
+    assert_eq!(superseded_count(&base).await, 1);
+
+    let young = evalctl(dir.path(), &["gc", "--superseded-older-than", "90d"], &base).await;
+    assert_eq!(young.code, 0, "{}", young.transcript());
+    assert!(
+        young.stdout.ends_with("\nNo changes.\n"),
+        "{}",
+        young.stdout
+    );
+
+    // Superseded a second ago at most: polled until it is older than 1 s.
+    let started = std::time::Instant::now();
+    let shown = loop {
+        let asked = evalctl(dir.path(), &["gc", "--superseded-older-than", "1s"], &base).await;
+        if !asked.stdout.contains("No changes.") {
+            break asked;
+        }
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(10),
+            "{}",
+            asked.transcript()
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    };
+    assert_eq!(
+        shown.code,
+        1,
+        "without a terminal gc needs --auto-approve: {}",
+        shown.transcript()
+    );
+    assert!(
+        shown.stdout.contains("  - delete eval `golden` (eval_")
+            && shown
+                .stdout
+                .contains(") and its 1 run\n      because: superseded since "),
+        "{}",
+        shown.stdout
+    );
+    assert_eq!(
+        superseded_count(&base).await,
+        1,
+        "nothing deleted without approval"
+    );
+    let collected = evalctl(
+        dir.path(),
+        &["gc", "--superseded-older-than", "1s", "--auto-approve"],
+        &base,
+    )
+    .await;
+    assert_eq!(collected.code, 0, "{}", collected.transcript());
+    assert!(
+        collected
+            .stderr
+            .contains("Summary: 1 action done, 0 failed, 0 skipped."),
+        "{}",
+        collected.transcript()
+    );
+    assert_eq!(superseded_count(&base).await, 0);
+    assert_eq!(live_keys(&base).await, ["golden"], "the live eval stays");
+    server.shutdown().await;
+}

@@ -69,7 +69,7 @@ async fn run(
         Source::Project(project) => project.name.clone(),
     };
     // The plan is computed and carried out under the lease, so what it saw is what it writes.
-    let held = take_lock(session, &project, args, err).await?;
+    let held = take_lease(session, &project, &args.lock, err).await?;
     let written = write(session, args, source, out, err).await;
     release(held, err).await?;
     let Written {
@@ -157,9 +157,8 @@ async fn write(
     if !plan.refusals.is_empty() {
         return Err(Error::Refused(plan.refusals.clone()));
     }
-    let mut tally = Tally::default();
-    let report = if plan.is_empty() {
-        None
+    let (report, tally) = if plan.is_empty() {
+        (None, Tally::default())
     } else {
         confirm(
             args.auto_approve,
@@ -168,16 +167,8 @@ async fn write(
         )?;
         writeln!(out).map_err(Error::Output)?;
         let uploads = remote.as_ref().map(|r| r.uploads.as_slice());
-        let mut told = |index: usize, outcome: &Outcome| {
-            match outcome {
-                Outcome::Done(_) => tally.done += 1,
-                Outcome::Failed(_) => tally.failed += 1,
-                Outcome::Skipped(_) => tally.skipped += 1,
-            }
-            // A line that cannot be written is found again by the final summary.
-            let _ = render::outcome_line(&plan.actions[index], outcome, out);
-        };
-        Some(apply::apply(&session.client, &plan, uploads, &mut told).await)
+        let (report, tally) = carry_out(session, &plan, uploads, out).await;
+        (Some(report), tally)
     };
     Ok(Written {
         plan,
@@ -188,17 +179,38 @@ async fn write(
     })
 }
 
-/// Takes the project's lease, saying on stderr while it waits for another apply's.
-async fn take_lock(
+/// Carries out an approved plan, printing each action's outcome as it finishes.
+pub(crate) async fn carry_out(
+    session: &Session,
+    plan: &Plan,
+    uploads: Option<&[crate::api::wire::FileObject]>,
+    out: &mut dyn Write,
+) -> (apply::Report, Tally) {
+    let mut tally = Tally::default();
+    let mut told = |index: usize, outcome: &Outcome| {
+        match outcome {
+            Outcome::Done(_) => tally.done += 1,
+            Outcome::Failed(_) => tally.failed += 1,
+            Outcome::Skipped(_) => tally.skipped += 1,
+        }
+        // A line that cannot be written is found again by the final summary.
+        let _ = render::outcome_line(&plan.actions[index], outcome, out);
+    };
+    let report = apply::apply(&session.client, plan, uploads, &mut told).await;
+    (report, tally)
+}
+
+/// Takes the project's lease, saying on stderr while it waits for another's.
+pub(crate) async fn take_lease(
     session: &Session,
     project: &str,
-    args: &ApplyArgs,
+    args: &crate::cli::LockArgs,
     err: &mut dyn Write,
 ) -> Result<lock::Held, Error> {
     let holder = lock::Holder::of_this_process(&|name| std::env::var(name).ok());
     let options = lock::LockOptions {
-        ttl: args.lock.lock_ttl,
-        wait: args.lock.lock_timeout,
+        ttl: args.lock_ttl,
+        wait: args.lock_timeout,
     };
     let mut tell = |line: &str| {
         let _ = writeln!(err, "{}", crate::error_line(line));
@@ -208,7 +220,7 @@ async fn take_lock(
 
 /// Releases the lease. One that was lost or could not be deleted is said, not an error of
 /// the apply: its writes are done, and a lease left behind expires.
-async fn release(held: lock::Held, err: &mut dyn Write) -> Result<(), Error> {
+pub(crate) async fn release(held: lock::Held, err: &mut dyn Write) -> Result<(), Error> {
     let lost = held.lost();
     let id = held.id().to_string();
     let released = held.release().await;
@@ -239,7 +251,7 @@ async fn wanted_now(session: &Session, desired: &Desired) -> Result<Vec<wait::Wa
     Ok(wait::wanted(desired, &remote.evals))
 }
 
-fn say(err: &mut dyn Write, line: &str) -> Result<(), Error> {
+pub(crate) fn say(err: &mut dyn Write, line: &str) -> Result<(), Error> {
     writeln!(err, "{line}").map_err(Error::Output)
 }
 

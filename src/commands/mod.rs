@@ -2,6 +2,7 @@
 //! capture both; `validate` and `schema` need no service.
 
 pub(crate) mod apply;
+pub(crate) mod gc;
 pub(crate) mod init;
 pub(crate) mod plan;
 pub(crate) mod results;

@@ -8,6 +8,7 @@ mod aim;
 pub mod canonical;
 mod desired;
 pub mod diff;
+pub mod gc;
 mod reason;
 mod remote;
 pub mod tags;
