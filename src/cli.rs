@@ -37,6 +37,9 @@ pub enum Command {
     /// Remove the lease a dead apply left on the project (every lease of the project, or
     /// the one named).
     ForceUnlock(ForceUnlockArgs),
+    /// Print a completion script for a shell (e.g. `evalctl completions bash >
+    /// ~/.local/share/bash-completion/completions/evalctl`).
+    Completions(CompletionsArgs),
     /// Serve the local Evals API emulator (OpenAI flavor under /v1, Azure under /openai/v1,
     /// Foundry projects under /api/projects/NAME/openai/v1).
     Serve(ServeArgs),
@@ -263,7 +266,7 @@ pub struct PlanArgs {
     #[command(flatten)]
     pub target: TargetArgs,
     /// How to print the plan.
-    #[arg(long, value_enum, default_value_t = PlanFormat::Human)]
+    #[arg(long, short = 'o', value_enum, default_value_t = PlanFormat::Human)]
     pub output: PlanFormat,
     /// Also save the plan (JSON) to this file, for `evalctl apply FILE`.
     #[arg(long, value_name = "FILE")]
@@ -335,7 +338,7 @@ pub struct ResultsArgs {
     #[arg(long, value_enum)]
     pub order: Option<Order>,
     /// How to print the page.
-    #[arg(long, value_enum, default_value_t = ResultsFormat::Human)]
+    #[arg(long, short = 'o', value_enum, default_value_t = ResultsFormat::Human)]
     pub output: ResultsFormat,
 }
 
@@ -354,6 +357,24 @@ pub struct ValidateArgs {
     /// Treat warnings (such as a grader type evalctl does not know) as errors.
     #[arg(long)]
     pub strict: bool,
+    /// How to report: for people (stderr), JSON (stdout), or GitHub Actions annotations
+    /// (`::error file=...,line=...,col=...::`, stdout).
+    #[arg(long, short = 'o', value_enum, default_value_t = ValidateFormat::Human)]
+    pub output: ValidateFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ValidateFormat {
+    Human,
+    Json,
+    Github,
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete for.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
 }
 
 #[derive(Debug, Args)]

@@ -190,7 +190,12 @@ pub fn error_line(text: &str) -> String {
 pub fn run(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<u8, Error> {
     match cli.command {
         Command::Init(args) => commands::init::init(&args.dir, err),
-        Command::Validate(args) => commands::validate(&args.path, args.strict, out, err),
+        Command::Validate(args) => commands::validate(&args, out, err),
+        Command::Completions(args) => {
+            let mut command = <Cli as clap::CommandFactory>::command();
+            clap_complete::generate(args.shell, &mut command, "evalctl", out);
+            Ok(0)
+        }
         Command::Schema => commands::schema(out),
         Command::Plan(args) => commands::plan::plan(&args, out, err),
         Command::Apply(args) => commands::apply::apply(&args, out, err),

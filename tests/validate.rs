@@ -328,3 +328,66 @@ fn a_broken_data_file_shared_by_many_evals_is_reported_once_and_in_a_stable_orde
         assert_eq!(evalctl(dir.path(), &["validate", "."]).stderr, first.stderr);
     }
 }
+
+#[test]
+fn problems_for_tools_as_json_and_as_github_annotations() {
+    let dir = project(&[
+        ("evalctl.yaml", "project: tools\n"),
+        ("evals.yaml", "evals:\n  tiny:\n    data_source_config:\n      type: custom\n      item_schema: {type: object, properties: {a: {type: string}}, required: [a]}\n    testing_criteria:\n      - {type: string_chek, name: \"50%, a:b\", input: '{{item.a}}', reference: x, operation: eq}\n"),
+    ]);
+    let json = evalctl(dir.path(), &["validate", "-o", "json", "."]);
+    assert_eq!(json.code, 1, "{}", json.transcript());
+    let document: serde_json::Value =
+        serde_json::from_str(&json.stdout).unwrap_or_else(|e| panic!("{e}: {}", json.stdout));
+    assert_eq!(document["valid"], false);
+    assert_eq!(document["errors"], 1);
+    let first = &document["diagnostics"][0];
+    assert_eq!(first["severity"], "error");
+    assert_eq!(first["file"], "evals.yaml");
+    assert_eq!(
+        (first["line"].as_u64(), first["column"].as_u64()),
+        (Some(7), Some(16))
+    );
+    assert_eq!(first["path"], "evals.tiny.testing_criteria[0].type");
+    assert!(
+        first["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("string_chek")),
+        "{first}"
+    );
+
+    let github = evalctl(dir.path(), &["validate", "--output", "github", "."]);
+    assert_eq!(github.code, 1, "{}", github.transcript());
+    let line = github.stdout.lines().next().unwrap_or_default();
+    assert!(
+        line.starts_with("::error file=evals.yaml,line=7,col=16,title=evalctl%3A evals.tiny.testing_criteria[0].type::"),
+        "{}",
+        github.stdout
+    );
+
+    let valid = project(&[
+        ("evalctl.yaml", "project: tools\n"),
+        ("evals.yaml", VALID_EVAL),
+    ]);
+    let json = evalctl(valid.path(), &["validate", "-o", "json", "."]);
+    assert_eq!(json.code, 0, "{}", json.transcript());
+    let document: serde_json::Value =
+        serde_json::from_str(&json.stdout).unwrap_or_else(|e| panic!("{e}: {}", json.stdout));
+    assert_eq!(
+        document,
+        serde_json::json!({"valid": true, "project": "tools", "errors": 0, "warnings": 0, "diagnostics": []})
+    );
+}
+
+#[test]
+fn completions_are_written_for_each_shell() {
+    for shell in ["bash", "zsh", "fish", "powershell"] {
+        let outcome = evalctl(repo_root(), &["completions", shell]);
+        assert_eq!(outcome.code, 0, "{}", outcome.transcript());
+        assert!(
+            outcome.stdout.contains("force-unlock"),
+            "{shell}: {}",
+            outcome.stdout
+        );
+    }
+}

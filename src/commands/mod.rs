@@ -104,16 +104,29 @@ pub(crate) fn runtime() -> Result<tokio::runtime::Runtime, Error> {
         .map_err(Error::Runtime)
 }
 
-/// Loads and validates a project; prints every problem, then a one-line summary.
+/// Loads and validates a project; prints every problem, then a one-line summary (or, for
+/// tools, a JSON document or GitHub annotations on stdout).
 pub(crate) fn validate(
-    path: &Path,
-    strict: bool,
+    args: &crate::cli::ValidateArgs,
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> Result<u8, Error> {
-    let loaded = load(path, strict);
-    for diagnostic in &loaded.diagnostics {
-        writeln!(err, "{diagnostic}").map_err(Error::Output)?;
+    use crate::cli::ValidateFormat;
+    let loaded = load(&args.path, args.strict);
+    let project = loaded.project.as_ref().map(|p| p.name.as_str());
+    match args.output {
+        ValidateFormat::Human => {
+            for diagnostic in &loaded.diagnostics {
+                writeln!(err, "{diagnostic}").map_err(Error::Output)?;
+            }
+        }
+        ValidateFormat::Json => {
+            crate::render::diagnostics_json(&loaded.diagnostics, project, out)
+                .map_err(Error::Output)?;
+        }
+        ValidateFormat::Github => {
+            crate::render::diagnostics_github(&loaded.diagnostics, out).map_err(Error::Output)?;
+        }
     }
     let warnings = loaded.count(Severity::Warning);
     match &loaded.project {
@@ -133,7 +146,12 @@ pub(crate) fn validate(
             if warnings > 0 {
                 summary.push_str(&format!(" ({})", count(warnings, "warning", "warnings")));
             }
-            writeln!(out, "{summary}").map_err(Error::Output)?;
+            // stdout is the document for tools; people still get the verdict.
+            if args.output == ValidateFormat::Json {
+                writeln!(err, "{summary}").map_err(Error::Output)?;
+            } else {
+                writeln!(out, "{summary}").map_err(Error::Output)?;
+            }
             Ok(0)
         }
     }

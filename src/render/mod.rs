@@ -6,6 +6,7 @@
 //! are given, so every output is deterministic and testable.
 
 mod apply_report;
+mod diagnostics;
 mod field_change;
 mod human;
 mod items;
@@ -21,6 +22,7 @@ mod text_diff;
 mod view;
 
 pub use apply_report::{outcome_line, summary, Tally, Waited};
+pub use diagnostics::{diagnostics_github, diagnostics_json};
 pub use items::{items_csv, items_json, items_jsonl, items_table, paging, ItemPage};
 pub use run_result::run_result;
 pub use runs::runs_table;
