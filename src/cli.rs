@@ -287,11 +287,21 @@ pub struct PlanArgs {
 pub struct RunsArgs {
     /// Only the runs of this eval key.
     pub eval_key: Option<String>,
+    /// How to print the runs.
+    #[arg(long, short = 'o', value_enum, default_value_t = RunsFormat::Human)]
+    pub output: RunsFormat,
     /// The project directory.
     #[arg(long, short = 'p', value_name = "DIR", default_value = ".")]
     pub project: PathBuf,
     #[command(flatten)]
     pub target: TargetArgs,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum RunsFormat {
+    Human,
+    Json,
+    Csv,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -331,6 +341,10 @@ pub struct ResultsArgs {
     /// Items on the page [default: the service's, 20]
     #[arg(long, value_parser = clap::value_parser!(u8).range(1..=100))]
     pub limit: Option<u8>,
+    /// Every item of the run, page after page, printed as they come (progress on stderr);
+    /// `--limit` sets the page size [default with --all: 100]
+    #[arg(long)]
+    pub all: bool,
     /// Start strictly after this output item id (the `last_id` of the previous page).
     #[arg(long, value_name = "ID")]
     pub after: Option<String>,

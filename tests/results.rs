@@ -103,6 +103,18 @@ async fn finish_runs(base: &str) {
     }
 }
 
+/// The service's items with each result named as the manifest names its grader (the
+/// service's `<name>-<uuid>` ids are what `results` translates).
+fn named(mut items: Vec<Value>) -> Value {
+    for item in &mut items {
+        for result in item["results"].as_array_mut().into_iter().flatten() {
+            let id = result["name"].as_str().unwrap_or_default().to_string();
+            result["name"] = Value::from(evalctl::api::wire::grader_name(&id));
+        }
+    }
+    Value::Array(items)
+}
+
 async fn evals(client: &Client) -> Vec<Eval> {
     client.list_evals().await.unwrap_or_else(|e| panic!("{e}"))
 }
@@ -186,7 +198,7 @@ async fn runs_lists_live_and_superseded_runs_with_their_counts() {
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     let page: Value = serde_json::from_str(&by_id.stdout).unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(page["data"], Value::Array(expected.data));
+    assert_eq!(page["data"], named(expected.data));
     assert!(
         by_id.stderr.contains("of the superseded eval"),
         "{}",
@@ -302,11 +314,7 @@ async fn results_give_the_service_s_page_for_every_filter() {
             let args = [&["results", "capitals", run, "--output", "json"][..], flags].concat();
             let page: Value = serde_json::from_str(&ok(dir.path(), &args, &base).await.stdout)
                 .unwrap_or_else(|e| panic!("{args:?}: {e}"));
-            assert_eq!(
-                page["data"],
-                Value::Array(expected.data.clone()),
-                "{args:?}"
-            );
+            assert_eq!(page["data"], named(expected.data.clone()), "{args:?}");
             assert_eq!(page["has_more"], expected.has_more, "{args:?}");
             assert_eq!(page["last_id"].as_str(), expected.last_id.as_deref());
         }
@@ -452,5 +460,133 @@ async fn unknown_keys_and_service_errors_exit_1_with_a_clear_message() {
         "bad input exits 1 (design §6): {}",
         bad_limit.transcript()
     );
+    server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn results_all_streams_every_page_in_every_format_with_the_manifests_grader_names() {
+    let server = start(config()).await;
+    let base = server.base_url();
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    write(dir.path(), "evalctl.yaml", "project: results-all\n");
+    write(dir.path(), "evals.yaml", "evals:\n  big:\n    data_source_config:\n      type: custom\n      item_schema: { type: object, properties: { a: { type: string } }, required: [a] }\n    testing_criteria:\n      - { type: string_check, name: same, input: \"{{item.a}}\", reference: x, operation: eq }\n    runs:\n      all:\n        data_source: { type: jsonl, source: { type: file, path: data/big.jsonl } }\n");
+    const ROWS: usize = 20_000;
+    let rows: String = (0..ROWS)
+        .map(|i| {
+            format!(
+                "{{\"item\": {{\"a\": \"{}\"}}}}\n",
+                if i % 4 == 0 { "x" } else { "y" }
+            )
+        })
+        .collect();
+    write(dir.path(), "data/big.jsonl", &rows);
+    ok(dir.path(), &["apply", "--auto-approve"], &base).await;
+    finish_runs(&base).await;
+
+    let jsonl = ok(
+        dir.path(),
+        &["results", "big", "all", "--all", "-o", "jsonl"],
+        &base,
+    )
+    .await;
+    let items: Vec<Value> = jsonl
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{l}: {e}")))
+        .collect();
+    assert_eq!(items.len(), ROWS);
+    let mut ids: Vec<&str> = items.iter().filter_map(|i| i["id"].as_str()).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    assert_eq!(ids.len(), ROWS, "every item once");
+    assert!(
+        items.iter().all(|i| i["results"][0]["name"] == "same"),
+        "the grader as the manifest names it: {}",
+        items[0]
+    );
+    let passed = items
+        .iter()
+        .filter(|i| i["results"][0]["passed"] == true)
+        .count();
+    assert_eq!(passed, ROWS / 4);
+    assert!(
+        jsonl
+            .stderr
+            .ends_with(&format!("{ROWS} items in 200 pages\n")),
+        "{}",
+        jsonl.stderr
+    );
+
+    let json = ok(
+        dir.path(),
+        &["results", "big", "all", "--all", "--output", "json"],
+        &base,
+    )
+    .await;
+    let whole: Value = serde_json::from_str(&json.stdout).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(whole["data"].as_array().map(Vec::len), Some(ROWS));
+    assert_eq!(whole["has_more"], false);
+    assert_eq!(whole["last_id"], items[ROWS - 1]["id"]);
+
+    let csv = ok(
+        dir.path(),
+        &[
+            "results", "big", "all", "--all", "-o", "csv", "--status", "pass",
+        ],
+        &base,
+    )
+    .await;
+    let lines: Vec<&str> = csv.stdout.lines().collect();
+    assert_eq!(
+        lines[0],
+        "id,status,datasource_item_id,same passed,same score,datasource_item"
+    );
+    assert_eq!(
+        lines.len(),
+        1 + ROWS / 4,
+        "one header, then the passing rows"
+    );
+
+    // One page still says how to ask for the next.
+    let page = ok(
+        dir.path(),
+        &["results", "big", "all", "-o", "jsonl", "--limit", "3"],
+        &base,
+    )
+    .await;
+    assert_eq!(page.stdout.lines().count(), 3);
+    assert!(
+        page.stderr.contains("(next page: --after "),
+        "{}",
+        page.stderr
+    );
+    server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn runs_for_scripts_as_json_and_csv() {
+    let (server, base, dir) = applied().await;
+    let json = ok(dir.path(), &["runs", "-o", "json"], &base).await;
+    let runs: Value = serde_json::from_str(&json.stdout).unwrap_or_else(|e| panic!("{e}"));
+    let nightly = runs
+        .as_array()
+        .and_then(|runs| runs.iter().find(|r| r["run_key"] == "nightly"))
+        .unwrap_or_else(|| panic!("{runs}"));
+    assert_eq!(nightly["eval_key"], "capitals");
+    assert_eq!(nightly["state"], "live");
+    assert_eq!(nightly["status"], "completed");
+    assert_eq!(nightly["result_counts"]["total"], 5);
+    assert_eq!(nightly["pass_rate"], 0.6);
+    assert_eq!(
+        nightly["graders"],
+        serde_json::json!([{"name": "names it", "passed": 3, "failed": 2}, {"name": "close", "passed": 3, "failed": 2}])
+    );
+    let csv = ok(dir.path(), &["runs", "--output", "csv"], &base).await;
+    let lines: Vec<&str> = csv.stdout.lines().collect();
+    assert_eq!(
+        lines[0],
+        "eval,state,run,run_id,status,created,passed,failed,errored,total,pass_rate,report"
+    );
+    assert_eq!(lines.len(), 3, "a header and two runs: {}", csv.stdout);
     server.shutdown().await;
 }

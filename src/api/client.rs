@@ -636,7 +636,7 @@ fn status_error(
 /// Where the next page starts, `None` after the last one. A listing the service says goes on
 /// but that cannot be followed is an error, never a short list: evals missing from a listing
 /// would be planned as new, and created twice.
-fn next_cursor(
+pub(crate) fn next_cursor(
     has_more: bool,
     last_id: Option<String>,
     empty: bool,

@@ -10,6 +10,7 @@ mod state;
 pub mod target;
 pub mod wire;
 
+pub(crate) use client::next_cursor;
 pub use client::{Client, Notices, Options, MAX_PAGES};
 pub use error::ApiError;
 pub use state::{fetch, Fetch, Runs};

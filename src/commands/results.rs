@@ -3,7 +3,7 @@
 //! service gave it, so what a user sees is what the service holds; evalctl only finds the run
 //! (by run key or id) and hands the page to a printer (`render::items_*`).
 
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 
 use serde_json::Value;
 
@@ -17,6 +17,7 @@ use crate::manifest::diagnostic::did_you_mean;
 use crate::manifest::Project;
 use crate::plan::{live_by_key, run_key_of, RemoteEval};
 use crate::render::{self, ItemPage};
+use crate::shown::count;
 use crate::Error;
 
 pub(crate) fn results(
@@ -25,6 +26,15 @@ pub(crate) fn results(
     err: &mut dyn Write,
 ) -> Result<u8, Error> {
     let project = load_valid(&args.project, false, err)?;
+    if args.all {
+        let out = &mut super::Unbroken(out);
+        return runtime()?.block_on(async {
+            let session = Session::open(&project, &args.target, err).await?;
+            let result = stream_all(&session.client, &project, args, out, err).await;
+            session.close().await;
+            result
+        });
+    }
     let (shown, page) = runtime()?.block_on(async {
         let session = Session::open(&project, &args.target, err).await?;
         let result = fetch(&session.client, &project, args).await;
@@ -36,12 +46,96 @@ pub(crate) fn results(
     Ok(0)
 }
 
+/// The most pages `--all` follows: a million items at 100 a page.
+const MAX_ALL_PAGES: usize = 10_000;
+
+/// Every page of the run, each printed as it arrives, with progress on stderr.
+async fn stream_all(
+    client: &Client,
+    project: &Project,
+    args: &ResultsArgs,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> Result<u8, Error> {
+    let (shown, eval_id, run_id) = find(client, project, args).await?;
+    writeln!(err, "{shown}").map_err(Error::Output)?;
+    let format = match args.output {
+        ResultsFormat::Human => render::ItemFormat::Human,
+        ResultsFormat::Json => render::ItemFormat::Json,
+        ResultsFormat::Jsonl => render::ItemFormat::Jsonl,
+        ResultsFormat::Csv => render::ItemFormat::Csv,
+    };
+    let mut stream = render::ItemStream::new(format);
+    let mut query = query(args);
+    if args.limit.is_none() {
+        query.push(("limit", "100".into()));
+    }
+    let mut after = args.after.clone();
+    let progress_on_terminal = std::io::stderr().is_terminal();
+    for pages in 1..=MAX_ALL_PAGES {
+        let mut page_query = query.clone();
+        page_query.retain(|(name, _)| *name != "after");
+        page_query.extend(after.clone().map(|a| ("after", a)));
+        let page = item_page(client, &eval_id, &run_id, &page_query).await?;
+        stream.page(&page.items, out).map_err(Error::Output)?;
+        let next = api::next_cursor(
+            page.has_more,
+            page.last_id.clone(),
+            page.items.is_empty(),
+            after.as_deref(),
+        )
+        .map_err(|message| {
+            Error::Api(ApiError::Decode {
+                method: "GET".into(),
+                path: format!("output items of run {run_id}"),
+                message,
+            })
+        })?;
+        let fetched = format!(
+            "{} in {pages} pages",
+            count(stream.items(), "item", "items")
+        );
+        match next {
+            None => {
+                stream.finish(out).map_err(Error::Output)?;
+                if progress_on_terminal {
+                    write!(err, "\r\x1b[2K").map_err(Error::Output)?;
+                }
+                writeln!(err, "{fetched}").map_err(Error::Output)?;
+                return Ok(0);
+            }
+            Some(next) => after = Some(next),
+        }
+        if progress_on_terminal {
+            write!(err, "\r\x1b[2K{fetched}…").map_err(Error::Output)?;
+        } else if pages % 50 == 0 {
+            writeln!(err, "{fetched} so far").map_err(Error::Output)?;
+        }
+    }
+    Err(Error::Api(ApiError::Decode {
+        method: "GET".into(),
+        path: format!("output items of run {run_id}"),
+        message: format!("the service still said more follows after {MAX_ALL_PAGES} pages; evalctl follows no further"),
+    }))
+}
+
 /// Finds the run and fetches the page; also says which run it is, for stderr.
 async fn fetch(
     client: &Client,
     project: &Project,
     args: &ResultsArgs,
 ) -> Result<(String, ItemPage), Error> {
+    let (shown, eval_id, run_id) = find(client, project, args).await?;
+    let page = item_page(client, &eval_id, &run_id, &query(args)).await?;
+    Ok((shown, page))
+}
+
+/// The run `args` name: what it is (for stderr), its eval's id and its id.
+async fn find(
+    client: &Client,
+    project: &Project,
+    args: &ResultsArgs,
+) -> Result<(String, String, String), Error> {
     let history = Fetch {
         project: &project.name,
         runs: Runs::OfManaged {
@@ -67,8 +161,11 @@ async fn fetch(
         },
         eval.id
     );
-    let page = item_page(client, &eval.id, &run.id, &query(args)).await?;
-    Ok((render::terminal::printable(&shown).into_owned(), page))
+    Ok((
+        render::terminal::printable(&shown).into_owned(),
+        eval.id.clone(),
+        run.id.clone(),
+    ))
 }
 
 /// The newest run with this key on the live eval, else the run with this id on any eval

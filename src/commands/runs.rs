@@ -9,7 +9,7 @@ use std::io::Write;
 use super::session::Session;
 use super::{load_valid, runtime};
 use crate::api::{self, Fetch, Runs};
-use crate::cli::RunsArgs;
+use crate::cli::{RunsArgs, RunsFormat};
 use crate::manifest::diagnostic::did_you_mean;
 use crate::manifest::Project;
 use crate::plan::RemoteEval;
@@ -20,7 +20,12 @@ pub(crate) fn runs(args: &RunsArgs, out: &mut dyn Write, err: &mut dyn Write) ->
     let project = load_valid(&args.project, false, err)?;
     let remote = history(&project, &args.target, args.eval_key.as_deref(), err)?;
     let evals = project_evals(&remote, &project, args.eval_key.as_deref())?;
-    render::runs_table(&evals, out).map_err(Error::Output)?;
+    let printed = match args.output {
+        RunsFormat::Human => render::runs_table(&evals, out),
+        RunsFormat::Json => render::runs_json(&evals, out),
+        RunsFormat::Csv => render::runs_csv(&evals, out),
+    };
+    printed.map_err(Error::Output)?;
     Ok(0)
 }
 

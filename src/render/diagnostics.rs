@@ -88,10 +88,11 @@ pub fn diagnostics_github(diagnostics: &[Diagnostic], out: &mut dyn Write) -> io
 
 /// A command's message, escaped as the Actions runner unescapes it.
 fn data(text: &str) -> String {
-    let text = crate::shown::printable(text);
-    text.replace('%', "%25")
-        .replace('\r', "%0D")
-        .replace('\n', "%0A")
+    // Line by line: line breaks become the runner's `%0A`, other control characters escapes.
+    text.split('\n')
+        .map(|line| crate::shown::printable(line).replace('%', "%25"))
+        .collect::<Vec<_>>()
+        .join("%0A")
 }
 
 /// A command's property value: also `:` and `,`, which would end it.
@@ -106,6 +107,7 @@ mod tests {
     #[test]
     fn messages_and_properties_cannot_break_out_of_their_command() {
         assert_eq!(data("50% done\nnext"), "50%25 done%0Anext");
+        assert_eq!(data("a\r\u{1b}[2J"), "a\\r\\u{1b}[2J");
         assert_eq!(property("a:b,c"), "a%3Ab%2Cc");
     }
 }

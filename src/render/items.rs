@@ -1,6 +1,7 @@
-//! `evalctl results`: one page of a run's output items as the service gave it: JSON as it
-//! came, JSON Lines, CSV, or a table for people with one verdict column per grader. The
-//! paging line says how to ask for the next page.
+//! `evalctl results`: a run's output items as the service gave them: JSON, JSON Lines, CSV,
+//! or a table for people with one verdict column per grader, with every grader under the
+//! name the manifest gave it (the service's ids carry a suffix). One page with a paging line
+//! that says how to ask for the next, or every page streamed (`--all`).
 
 use std::io::{self, Write};
 
@@ -20,20 +21,125 @@ pub struct ItemPage {
     pub last_id: Option<String>,
 }
 
-/// The raw page, exactly as the service sent it.
+/// The page as the service sent it, grader names as written in the manifest.
 pub fn items_json(page: &ItemPage, out: &mut dyn Write) -> io::Result<()> {
-    out.write_all(&page.raw)?;
-    if !page.raw.ends_with(b"\n") {
-        writeln!(out)?;
+    let mut whole: Value = serde_json::from_slice(&page.raw).map_err(io::Error::other)?;
+    if let Some(items) = whole.get_mut("data").and_then(Value::as_array_mut) {
+        items.iter_mut().for_each(name_graders);
     }
-    Ok(())
+    serde_json::to_writer_pretty(&mut *out, &whole)?;
+    writeln!(out)
 }
 
 pub fn items_jsonl(page: &ItemPage, out: &mut dyn Write) -> io::Result<()> {
     for item in &page.items {
-        writeln!(out, "{item}")?;
+        writeln!(out, "{}", named(item))?;
     }
     Ok(())
+}
+
+/// An item whose results name their grader as the manifest does.
+fn named(item: &Value) -> Value {
+    let mut item = item.clone();
+    name_graders(&mut item);
+    item
+}
+
+fn name_graders(item: &mut Value) {
+    let Some(results) = item.get_mut("results").and_then(Value::as_array_mut) else {
+        return;
+    };
+    for result in results {
+        if let Some(name) = result.get("name").and_then(Value::as_str) {
+            let name = Value::from(grader_name(name));
+            result["name"] = name;
+        }
+    }
+}
+
+/// Every page of a run's items, printed as it arrives: one JSON list, JSON Lines, one CSV
+/// (header from the first page's graders), or a table per page.
+pub struct ItemStream {
+    format: ItemFormat,
+    /// The CSV's grader columns, fixed by the first page.
+    names: Option<Vec<String>>,
+    items: usize,
+    first_id: Option<String>,
+    last_id: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ItemFormat {
+    Human,
+    Json,
+    Jsonl,
+    Csv,
+}
+
+impl ItemStream {
+    pub fn new(format: ItemFormat) -> ItemStream {
+        ItemStream {
+            format,
+            names: None,
+            items: 0,
+            first_id: None,
+            last_id: None,
+        }
+    }
+
+    /// Items printed so far.
+    pub fn items(&self) -> usize {
+        self.items
+    }
+
+    pub fn page(&mut self, items: &[Value], out: &mut dyn Write) -> io::Result<()> {
+        let first_page = self.names.is_none();
+        let names = self.names.get_or_insert_with(|| grader_names(items));
+        match self.format {
+            ItemFormat::Json => {
+                if first_page {
+                    write!(out, "{{\"object\": \"list\", \"data\": [")?;
+                }
+                for (i, item) in items.iter().enumerate() {
+                    let comma = if self.items + i == 0 { "" } else { "," };
+                    write!(out, "{comma}\n{}", named(item))?;
+                }
+            }
+            ItemFormat::Jsonl => items
+                .iter()
+                .try_for_each(|item| writeln!(out, "{}", named(item)))?,
+            ItemFormat::Csv => {
+                let header = first_page.then(|| csv_header(names));
+                let rows = items.iter().map(|item| csv_row(item, names));
+                super::csv::write_records(header.into_iter().chain(rows), out)?;
+            }
+            ItemFormat::Human => items_table(items, out)?,
+        }
+        self.items += items.len();
+        if self.first_id.is_none() {
+            self.first_id = items.first().map(|i| text(&i["id"]));
+        }
+        if let Some(last) = items.last() {
+            self.last_id = Some(text(&last["id"]));
+        }
+        Ok(())
+    }
+
+    /// Closes the JSON list (an empty one when no page came).
+    pub fn finish(&mut self, out: &mut dyn Write) -> io::Result<()> {
+        if self.format != ItemFormat::Json {
+            return Ok(());
+        }
+        if self.names.is_none() {
+            write!(out, "{{\"object\": \"list\", \"data\": [")?;
+        }
+        let tail = serde_json::json!({"first_id": self.first_id, "last_id": self.last_id});
+        writeln!(
+            out,
+            "\n], \"first_id\": {}, \"last_id\": {}, \"has_more\": false}}",
+            tail["first_id"], tail["last_id"]
+        )
+    }
 }
 
 /// Where the page ends, so a user can ask for the next one with `--after`.
@@ -138,48 +244,37 @@ fn excerpt(row: &Value) -> String {
 /// then `datasource_item` (the row as compact JSON).
 pub fn items_csv(items: &[Value], out: &mut dyn Write) -> io::Result<()> {
     let names = grader_names(items);
+    let rows = items.iter().map(|item| csv_row(item, &names));
+    super::csv::write_records(std::iter::once(csv_header(&names)).chain(rows), out)
+}
+
+fn csv_header(names: &[String]) -> Vec<String> {
     let mut header = vec![
         "id".to_string(),
         "status".into(),
         "datasource_item_id".into(),
     ];
-    for name in &names {
+    for name in names {
         header.push(format!("{name} passed"));
         header.push(format!("{name} score"));
     }
     header.push("datasource_item".into());
-    csv_record(&header, out)?;
-    for item in items {
-        let mut record = vec![
-            text(&item["id"]),
-            text(&item["status"]),
-            text(&item["datasource_item_id"]),
-        ];
-        for name in &names {
-            let result = result_for(item, name);
-            record.push(result.map(|r| text(&r["passed"])).unwrap_or_default());
-            record.push(result.map(|r| text(&r["score"])).unwrap_or_default());
-        }
-        record.push(item["datasource_item"].to_string());
-        csv_record(&record, out)?;
-    }
-    Ok(())
+    header
 }
 
-/// One RFC 4180 record: a field is quoted when it holds a comma, a quote or a line break,
-/// with quotes doubled. Written by hand: this is the only CSV evalctl writes.
-fn csv_record(fields: &[String], out: &mut dyn Write) -> io::Result<()> {
-    let quoted: Vec<String> = fields
-        .iter()
-        .map(|field| {
-            if field.contains([',', '"', '\n', '\r']) {
-                format!("\"{}\"", field.replace('"', "\"\""))
-            } else {
-                field.clone()
-            }
-        })
-        .collect();
-    writeln!(out, "{}", quoted.join(","))
+fn csv_row(item: &Value, names: &[String]) -> Vec<String> {
+    let mut record = vec![
+        text(&item["id"]),
+        text(&item["status"]),
+        text(&item["datasource_item_id"]),
+    ];
+    for name in names {
+        let result = result_for(item, name);
+        record.push(result.map(|r| text(&r["passed"])).unwrap_or_default());
+        record.push(result.map(|r| text(&r["score"])).unwrap_or_default());
+    }
+    record.push(item["datasource_item"].to_string());
+    record
 }
 
 #[cfg(test)]
@@ -191,7 +286,8 @@ mod tests {
     fn csv_fields_are_quoted_only_when_needed() {
         let mut out = Vec::new();
         let fields = ["plain", "a,b", "say \"hi\"", "two\nlines"].map(String::from);
-        csv_record(&fields, &mut out).unwrap_or_else(|e| panic!("{e}"));
+        super::super::csv::write_records([fields.to_vec()], &mut out)
+            .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(
             String::from_utf8_lossy(&out),
             "plain,\"a,b\",\"say \"\"hi\"\"\",\"two\nlines\"\n"

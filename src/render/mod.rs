@@ -6,6 +6,7 @@
 //! are given, so every output is deterministic and testable.
 
 mod apply_report;
+mod csv;
 mod diagnostics;
 mod field_change;
 mod human;
@@ -23,9 +24,11 @@ mod view;
 
 pub use apply_report::{outcome_line, summary, Tally, Waited};
 pub use diagnostics::{diagnostics_github, diagnostics_json};
-pub use items::{items_csv, items_json, items_jsonl, items_table, paging, ItemPage};
+pub use items::{
+    items_csv, items_json, items_jsonl, items_table, paging, ItemFormat, ItemPage, ItemStream,
+};
 pub use run_result::run_result;
-pub use runs::runs_table;
+pub use runs::{runs_csv, runs_json, runs_table};
 pub(crate) use table::utc;
 
 #[cfg(test)]
