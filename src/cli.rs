@@ -31,6 +31,9 @@ pub enum Command {
     Runs(RunsArgs),
     /// List the output items of one run, with the service's filters and paging.
     Results(ResultsArgs),
+    /// Write manifests for evals on the service that no project manages, each with
+    /// `adopt: <id>`, so the next apply brings them under management in place.
+    Import(ImportArgs),
     /// Delete this project's superseded evals (and their runs) superseded longer ago than an
     /// age: shows what goes, asks, then deletes.
     Gc(GcArgs),
@@ -132,6 +135,24 @@ pub struct LockArgs {
     /// blocks others this long).
     #[arg(long, default_value = "60s", value_parser = parse_positive_duration, hide = true)]
     pub lock_ttl: std::time::Duration,
+}
+
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// The evals to import, by id.
+    #[arg(value_name = "EVAL_ID", required_unless_present = "all_unmanaged")]
+    pub ids: Vec<String>,
+    /// Every eval on the service that no project manages.
+    #[arg(long, conflicts_with = "ids")]
+    pub all_unmanaged: bool,
+    /// The project directory (its keys are not reused).
+    #[arg(long, short = 'p', value_name = "DIR", default_value = ".")]
+    pub project: PathBuf,
+    /// Write the manifest to this new file (stdout when absent).
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    #[command(flatten)]
+    pub target: TargetArgs,
 }
 
 #[derive(Debug, Args)]

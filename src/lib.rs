@@ -138,6 +138,9 @@ impl Error {
                         plan::Refusal::TooManyDeletes { deletes, .. } => format!(
                             "if every deletion is intended, pass `--max-delete {deletes}`; to delete fewer, aim with `--only`/`--exclude`"
                         ),
+                        plan::Refusal::CannotAdopt { key, .. } => format!(
+                            "check the id (`evalctl import --all-unmanaged` lists what can be adopted), or remove `adopt:` from `{key}` to create a new eval"
+                        ),
                         plan::Refusal::Protected { key, .. } => format!(
                             "if `{key}` may go, pass `--allow-replace {key}`; its history stays on the service either way"
                         ),
@@ -201,6 +204,7 @@ pub fn run(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<u8, Err
         Command::Apply(args) => commands::apply::apply(&args, out, err),
         Command::Runs(args) => commands::runs::runs(&args, out, err),
         Command::Results(args) => commands::results::results(&args, out, err),
+        Command::Import(args) => commands::import::import(&args, out, err),
         Command::Gc(args) => commands::gc::gc(&args, out, err),
         Command::ForceUnlock(args) => commands::unlock::force_unlock(&args, out, err),
         Command::Serve(args) => {

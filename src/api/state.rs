@@ -16,6 +16,8 @@ pub enum Runs<'a> {
     /// Every eval of the project, superseded ones too, or those of one key: its history
     /// (`runs`, `results`).
     OfManaged { key: Option<&'a str> },
+    /// None: the evals alone.
+    None,
 }
 
 /// What to fetch.
@@ -49,7 +51,14 @@ pub async fn fetch(client: &Client, what: &Fetch<'_>) -> Result<Remote, ApiError
     let mut tasks = JoinSet::new();
     for (index, eval) in evals.iter().enumerate() {
         let wanted = match what.runs {
-            Runs::OfLive => eval.is_live_in(what.project),
+            // An eval to adopt is compared like a live one, runs included.
+            Runs::OfLive => {
+                eval.is_live_in(what.project)
+                    || what
+                        .planning
+                        .is_some_and(|desired| desired.adopts(&eval.id))
+            }
+            Runs::None => false,
             Runs::OfManaged { key } => {
                 eval.managed_by(what.project) && key.is_none_or(|key| eval.key() == Some(key))
             }

@@ -197,7 +197,7 @@ async fn supersede_and_update(
                 replace.old_id.clone(),
                 json!({"name": replace.old_name, "metadata": replace.superseded_metadata}),
             ),
-            Action::UpdateEval(update) => (
+            Action::UpdateEval(update) | Action::AdoptEval(update) => (
                 update.id.clone(),
                 json!({"name": update.name, "metadata": update.metadata}),
             ),

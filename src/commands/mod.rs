@@ -3,6 +3,7 @@
 
 pub(crate) mod apply;
 pub(crate) mod gc;
+pub(crate) mod import;
 pub(crate) mod init;
 pub(crate) mod plan;
 pub(crate) mod results;

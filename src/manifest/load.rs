@@ -94,7 +94,7 @@ fn discover(path: &Path) -> Result<Discovered, Diagnostic> {
         .map_err(|e| Diagnostic::error(format!("cannot read `{}`: {}", start.display(), e)))?;
     let Some((levels_up, root)) = find_root(&canonical_start) else {
         let files = if metadata.is_dir() {
-            list_manifests(path, &shown)?
+            list_manifests(path, &shown, false)?
         } else {
             vec![(shown, path.to_path_buf())]
         };
@@ -106,7 +106,8 @@ fn discover(path: &Path) -> Result<Discovered, Diagnostic> {
         });
     };
     let root_display = display_path(&up(start, levels_up));
-    let mut files = list_manifests(root, &root_display)?;
+    // A project marked by its evalctl.yaml may hold no eval yet (`evalctl import` fills it).
+    let mut files = list_manifests(root, &root_display, true)?;
     let target = std::fs::canonicalize(path)
         .map_err(|e| Diagnostic::error(format!("cannot read `{shown}`: {e}")))?;
     let focus = (target != root).then(|| Focus {
@@ -145,11 +146,15 @@ fn find_root(start: &Path) -> Option<(usize, &Path)> {
     None
 }
 
-fn list_manifests(dir: &Path, shown: &str) -> Result<Vec<(String, PathBuf)>, Diagnostic> {
+fn list_manifests(
+    dir: &Path,
+    shown: &str,
+    may_be_empty: bool,
+) -> Result<Vec<(String, PathBuf)>, Diagnostic> {
     let mut files = Vec::new();
     walk(dir, shown, &mut files)
         .map_err(|e| Diagnostic::error(format!("cannot list `{shown}`: {e}")))?;
-    if files.is_empty() {
+    if files.is_empty() && !may_be_empty {
         return Err(Diagnostic::error(format!(
             "no manifests in `{shown}`: expected *.yaml or *.yml files"
         )));

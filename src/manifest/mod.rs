@@ -5,6 +5,7 @@
 pub(crate) mod checks;
 pub mod diagnostic;
 pub(crate) mod finding;
+pub mod import;
 pub(crate) mod interpolate;
 pub(crate) mod load;
 pub mod model;

@@ -40,6 +40,8 @@ pub struct DesiredEval {
     pub runs: BTreeMap<String, DesiredRun>,
     /// `protect: true`: never deleted or replaced without `--allow-replace KEY`.
     pub protect: bool,
+    /// The id of an existing eval to adopt (`adopt:`).
+    pub adopt: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -150,6 +152,11 @@ impl Desired {
         }
     }
 
+    /// Whether an eval of the manifests adopts the eval `id`.
+    pub fn adopts(&self, id: &str) -> bool {
+        self.evals.values().any(|e| e.adopt.as_deref() == Some(id))
+    }
+
     /// The part of the desired state `aim` takes: other evals join `outside`, runs it does
     /// not take are left out of their evals.
     pub fn aimed(mut self, aim: super::Aim) -> Desired {
@@ -219,6 +226,7 @@ fn desired_eval(project: &Project, key: &str, eval: &manifest::DesiredEval) -> D
         spec_hash,
         runs,
         protect: spec.protect,
+        adopt: spec.adopt.clone(),
     }
 }
 

@@ -57,6 +57,12 @@ pub struct PlanOptions {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
 #[serde(tag = "refusal", rename_all = "snake_case")]
 pub enum Refusal {
+    #[error("eval `{key}` adopts {id}, which {why}; nothing is applied")]
+    CannotAdopt {
+        key: String,
+        id: String,
+        why: String,
+    },
     #[error("eval `{key}` is protected, and the plan would {action} it; nothing is applied")]
     Protected {
         key: String,
@@ -121,6 +127,8 @@ pub enum Action {
     ReplaceEval(ReplaceEval),
     DeleteEval(DeleteEval),
     StartRun(StartRun),
+    /// An existing eval named by `adopt:`, tagged for the project in place.
+    AdoptEval(UpdateEval),
 }
 
 /// The kinds of action; `Display` is the design's symbol (§4), the one place it is written.
@@ -131,6 +139,7 @@ pub enum ActionKind {
     Replace,
     Delete,
     Run,
+    Adopt,
 }
 
 impl ActionKind {
@@ -141,6 +150,7 @@ impl ActionKind {
             ActionKind::Replace => "-/+",
             ActionKind::Delete => "-",
             ActionKind::Run => ">",
+            ActionKind::Adopt => "<=",
         }
     }
 }
@@ -159,6 +169,7 @@ impl Action {
             Action::ReplaceEval(_) => ActionKind::Replace,
             Action::DeleteEval(_) => ActionKind::Delete,
             Action::StartRun(_) => ActionKind::Run,
+            Action::AdoptEval(_) => ActionKind::Adopt,
         }
     }
 }
@@ -260,6 +271,12 @@ pub struct Summary {
     pub replace: usize,
     pub delete: usize,
     pub runs: usize,
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub adopt: usize,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 impl Plan {
@@ -276,6 +293,7 @@ impl Plan {
                 ActionKind::Replace => s.replace += 1,
                 ActionKind::Delete => s.delete += 1,
                 ActionKind::Run => s.runs += 1,
+                ActionKind::Adopt => s.adopt += 1,
             }
         }
         s
@@ -289,6 +307,7 @@ pub fn plan(desired: &Desired, remote: &Remote, options: PlanOptions) -> Plan {
     let context = Context {
         project,
         uploads: &remote.uploads,
+        remote: &remote.evals,
     };
     // Each eval's actions depend on that eval alone, so they are planned on all cores;
     // collecting keeps them in key order.
@@ -298,7 +317,7 @@ pub fn plan(desired: &Desired, remote: &Remote, options: PlanOptions) -> Plan {
         .flat_map_iter(|(key, eval)| eval_actions(key, eval, live.get(key.as_str()), &context))
         .collect();
     let kept = plan_removed(desired, &live, &options, &mut actions);
-    let refusals = refusals(desired, &live, &actions, &options);
+    let refusals = refusals(desired, &live, &actions, &options, &remote.evals);
     Plan {
         refusals,
         project: project.to_string(),
@@ -314,6 +333,8 @@ pub fn plan(desired: &Desired, remote: &Remote, options: PlanOptions) -> Plan {
 struct Context<'a> {
     project: &'a str,
     uploads: &'a [FileObject],
+    /// Every eval listed, for `adopt:` to find its eval by id.
+    remote: &'a [RemoteEval],
 }
 
 /// What the guards refuse: a protected eval replaced or deleted without `--allow-replace`,
@@ -323,6 +344,7 @@ fn refusals(
     live: &BTreeMap<&str, Live<'_>>,
     actions: &[Action],
     options: &PlanOptions,
+    remote: &[RemoteEval],
 ) -> Vec<Refusal> {
     let allowed = |key: &str| options.allow_replace.iter().any(|k| k == key);
     let mut refusals: Vec<Refusal> = actions
@@ -349,6 +371,7 @@ fn refusals(
         })
         .collect();
     refusals.dedup();
+    refusals.extend(adoption_refusals(desired, live, remote));
     let deletes = actions
         .iter()
         .filter(|a| a.kind() == ActionKind::Delete)
@@ -364,6 +387,37 @@ fn refusals(
         });
     }
     refusals
+}
+
+/// `adopt:` naming an eval the service does not hold, or one another project manages. An
+/// eval this project manages already makes `adopt:` inert.
+fn adoption_refusals(
+    desired: &Desired,
+    live: &BTreeMap<&str, Live<'_>>,
+    remote: &[RemoteEval],
+) -> Vec<Refusal> {
+    desired
+        .evals
+        .values()
+        .filter(|eval| !live.contains_key(eval.key.as_str()))
+        .filter_map(|eval| {
+            let id = eval.adopt.as_deref()?;
+            let why = match remote.iter().find(|r| r.id == id) {
+                None => "the service does not hold".to_string(),
+                Some(found) => match found.tag(tags::PROJECT) {
+                    Some(other) if other != desired.project => {
+                        format!("project `{other}` manages")
+                    }
+                    _ => return None,
+                },
+            };
+            Some(Refusal::CannotAdopt {
+                key: eval.key.clone(),
+                id: id.to_string(),
+                why,
+            })
+        })
+        .collect()
 }
 
 /// Every run key of the manifests with more than one run of its spec on its live eval.
@@ -419,17 +473,57 @@ fn eval_actions(
     context: &Context<'_>,
 ) -> Vec<Action> {
     let mut actions = Vec::with_capacity(1 + eval.runs.len());
-    match live {
-        None => {
+    let adopted = eval
+        .adopt
+        .as_deref()
+        .and_then(|id| context.remote.iter().find(|r| r.id == id))
+        .filter(|remote| !remote.metadata.contains_key(tags::PROJECT));
+    match (live, adopted) {
+        (None, Some(adopted)) => adopt(eval, adopted, context, &mut actions),
+        (None, None) => {
             actions.push(Action::CreateEval(new_eval(eval, context.project)));
             start_all_runs(eval, context, None, &Reason::NewEval, &mut actions);
         }
-        Some(live) => {
+        (Some(live), _) => {
             actions.extend(live.older.iter().map(|d| supersede_duplicate(d, key)));
             plan_existing(eval, live.newest, context, &mut actions);
         }
     }
     actions
+}
+
+/// An eval no project manages, named by `adopt:`: tagged in place when its spec is the
+/// manifest's (its id and runs kept), else replaced, the old one kept as superseded with its
+/// runs and now tagged as this project's history.
+fn adopt(
+    eval: &DesiredEval,
+    adopted: &RemoteEval,
+    context: &Context<'_>,
+    actions: &mut Vec<Action>,
+) {
+    let start = actions.len();
+    plan_existing(eval, adopted, context, actions);
+    let remote_spec =
+        canonical::eval_spec(&adopted.data_source_config, &adopted.testing_criteria).hash();
+    for action in &mut actions[start..] {
+        match action {
+            Action::UpdateEval(update) if update.id == adopted.id => {
+                update.reasons = vec![Reason::Adopted];
+                *action = Action::AdoptEval(update.clone());
+            }
+            Action::ReplaceEval(replace) => {
+                let history = tags::tagged(
+                    &tags::user_part(&adopted.metadata),
+                    context.project,
+                    &eval.key,
+                    &remote_spec,
+                );
+                replace.superseded_metadata = superseded(&history);
+                replace.reasons.push(Reason::Adopted);
+            }
+            _ => {}
+        }
+    }
 }
 
 /// Live evals whose key left the manifests: deleted with `--prune`, else returned as kept.
@@ -551,7 +645,11 @@ fn plan_existing(
         actions.push(Action::UpdateEval(update));
     }
     for run in eval.runs.values() {
-        if current.run_with_spec(&run.key, &run.spec_hash).is_some() {
+        let there = current.run_with_spec(&run.key, &run.spec_hash).is_some()
+            || current
+                .untagged_run_like(&run.key, &run.data_source)
+                .is_some();
+        if there {
             continue;
         }
         let reason = match current.newest_run_of_key(&run.key) {

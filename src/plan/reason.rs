@@ -19,6 +19,8 @@ pub enum Reason {
     TagsChangedOutside,
     /// `protect:` was set or removed.
     ProtectChanged,
+    /// `adopt:` names this eval, which no project manages.
+    Adopted,
     /// An immutable field (`data_source_config`, `testing_criteria`) differs.
     FieldChanged(String),
     /// The immutable spec differs as a whole.
@@ -92,6 +94,7 @@ impl fmt::Display for Reason {
                 f.write_str("evalctl's tags were changed outside evalctl")
             }
             Reason::ProtectChanged => f.write_str("protect changed"),
+            Reason::Adopted => f.write_str("`adopt:` names it, and no project manages it"),
             Reason::FieldChanged(field) => write!(f, "{field} changed"),
             Reason::SpecChanged => f.write_str("the spec changed"),
             Reason::OlderDuplicate { key } => write!(

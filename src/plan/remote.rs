@@ -75,6 +75,39 @@ impl RemoteEval {
     }
 }
 
+impl RemoteEval {
+    /// A run made outside evalctl (no tags: an adopted eval's history) that is the
+    /// manifest's run `run_key`: named so, on the same data source (settings, and inline rows
+    /// or upload id; a local file to upload is never known to be the same).
+    pub fn untagged_run_like<'a>(
+        &'a self,
+        run_key: &str,
+        data_source: &Value,
+    ) -> Option<&'a EvalRun> {
+        let wanted = super::canonical::canonical_json(&without_nulls(data_source));
+        self.runs.iter().rev().find(|run| {
+            run_key_of(run).is_none()
+                && run.name == run_key
+                && super::canonical::canonical_json(&without_nulls(&run.data_source)) == wanted
+        })
+    }
+}
+
+/// A value without its null fields, at every level: the service echoes absent settings as
+/// `null`.
+fn without_nulls(value: &Value) -> Value {
+    match value {
+        Value::Object(map) => Value::Object(
+            map.iter()
+                .filter(|(_, v)| !v.is_null())
+                .map(|(k, v)| (k.clone(), without_nulls(v)))
+                .collect(),
+        ),
+        Value::Array(items) => Value::Array(items.iter().map(without_nulls).collect()),
+        other => other.clone(),
+    }
+}
+
 /// The run key evalctl tagged a run with.
 pub fn run_key_of(run: &EvalRun) -> Option<&str> {
     run.metadata.get(tags::KEY).map(String::as_str)

@@ -81,6 +81,7 @@ fn eval(key: &str, operation: &str, runs: &[(&str, &str)]) -> DesiredEval {
             .collect(),
         spec_hash,
         protect: false,
+        adopt: None,
     }
 }
 
@@ -142,6 +143,7 @@ fn outline(plan: &Plan) -> String {
         .iter()
         .map(|action| match action {
             Action::CreateEval(e) => format!("+ create {}", e.key),
+            Action::AdoptEval(a) => format!("<= adopt {} ({})", a.key, a.id),
             Action::UpdateEval(u) => {
                 let paths: Vec<&str> = u.changes.iter().map(|c| c.path.as_str()).collect();
                 format!(

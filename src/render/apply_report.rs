@@ -14,6 +14,7 @@ pub fn outcome_line(action: &Action, outcome: &Outcome, out: &mut dyn Write) -> 
     let what = match action {
         Action::CreateEval(e) => format!("create eval {}", key(&e.key)),
         Action::UpdateEval(u) => format!("update eval {} ({})", key(&u.key), printable(&u.id)),
+        Action::AdoptEval(a) => format!("adopt eval {} ({})", key(&a.key), printable(&a.id)),
         Action::ReplaceEval(r) => format!(
             "replace eval {} ({} kept as superseded)",
             key(&r.key),

@@ -181,5 +181,6 @@ fn kind_color(kind: ActionKind) -> Color {
         ActionKind::Replace => Color::Magenta,
         ActionKind::Delete => Color::Red,
         ActionKind::Run => Color::Cyan,
+        ActionKind::Adopt => Color::Green,
     }
 }

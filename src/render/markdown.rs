@@ -84,6 +84,8 @@ fn table(s: &Summary) -> String {
         ("`-` delete", s.delete),
         ("`>` start run", s.runs),
     ];
+    let adopted = [("`<=` adopt", s.adopt)];
+    let rows = adopted.into_iter().filter(|(_, n)| *n > 0).chain(rows);
     let mut table = String::from("| Action | Count |\n|:--|--:|\n");
     for (label, count) in rows {
         table.push_str(&format!("| {label} | {count} |\n"));

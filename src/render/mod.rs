@@ -27,6 +27,7 @@ pub use diagnostics::{diagnostics_github, diagnostics_json};
 pub use items::{
     items_csv, items_json, items_jsonl, items_table, paging, ItemFormat, ItemPage, ItemStream,
 };
+pub(crate) use outline::manifest_lines;
 pub use run_result::run_result;
 pub use runs::{runs_csv, runs_json, runs_table};
 pub(crate) use table::utc;

@@ -12,16 +12,35 @@ const INLINE_MAPPING: usize = 60;
 
 /// The lines of `value` at `indent` spaces. A scalar is one line.
 pub(crate) fn outline(value: &Value, indent: usize) -> Vec<String> {
+    lines_of(value, indent, Style::Shown)
+}
+
+/// The lines of `value` as a manifest file holds them: YAML that reads back to exactly
+/// `value` (`evalctl import` writes it), so a multi-line string is a block only where the
+/// block gives back every character, and quoted otherwise.
+pub(crate) fn manifest_lines(value: &Value, indent: usize) -> Vec<String> {
+    lines_of(value, indent, Style::Exact)
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Style {
+    /// For a reviewer: prompts as blocks of their lines.
+    Shown,
+    /// For a file read back: blocks only where they are exact.
+    Exact,
+}
+
+fn lines_of(value: &Value, indent: usize, style: Style) -> Vec<String> {
     let mut lines = Vec::new();
     match value {
         Value::Object(map) if !map.is_empty() => {
             for (key, field) in map {
-                push_field(&mut lines, indent, &key_text(key), field);
+                push_field(&mut lines, indent, &key_text(key), field, style);
             }
         }
         Value::Array(items) if !items.is_empty() && inline(value).is_none() => {
             for item in items {
-                push_item(&mut lines, indent, item);
+                push_item(&mut lines, indent, item, style);
             }
         }
         other => lines.push(format!("{}{}", pad(indent), scalar(other))),
@@ -29,26 +48,64 @@ pub(crate) fn outline(value: &Value, indent: usize) -> Vec<String> {
     lines
 }
 
+/// A multi-line string as a block: its header (`|` or `|-`) and its lines, when `style`
+/// allows one for `text`.
+fn block(text: &str, style: Style) -> Option<(&'static str, Vec<&str>)> {
+    if !text.contains('\n') {
+        return None;
+    }
+    if style == Style::Shown {
+        return Some(("|", text.lines().collect()));
+    }
+    // `|` keeps one final line break, `|-` none; leading blanks, trailing blanks and
+    // control characters would not come back as they were.
+    let (header, body) = match text.strip_suffix('\n') {
+        Some(body) if !body.ends_with('\n') => ("|", body),
+        Some(_) => return None,
+        None => ("|-", text),
+    };
+    let lines: Vec<&str> = body.split('\n').collect();
+    let exact = lines.first().is_some_and(|first| !first.is_empty())
+        && lines.iter().all(|line| {
+            !line.starts_with([' ', '\t'])
+                && !line.ends_with([' ', '\t'])
+                && !line.chars().any(|c| c.is_control() && c != '\t')
+        });
+    exact.then_some((header, lines))
+}
+
+/// A block's lines under `at` plus `extra` spaces; in a file, an empty line stays empty.
+fn push_block(lines: &mut Vec<String>, at: &str, extra: &str, body: &[&str], style: Style) {
+    lines.extend(
+        body.iter()
+            .map(|line| match line.is_empty() && style == Style::Exact {
+                true => String::new(),
+                false => format!("{at}{extra}{line}"),
+            }),
+    );
+}
+
 /// `label: value`, with the value on the same line when it fits there.
-fn push_field(lines: &mut Vec<String>, indent: usize, label: &str, value: &Value) {
+fn push_field(lines: &mut Vec<String>, indent: usize, label: &str, value: &Value, style: Style) {
     let at = pad(indent);
     match value {
-        Value::String(text) if text.contains('\n') => {
-            lines.push(format!("{at}{label}: |"));
-            lines.extend(text.lines().map(|line| format!("{at}  {line}")));
+        Value::String(text) if block(text, style).is_some() => {
+            let (header, body) = block(text, style).unwrap_or_default();
+            lines.push(format!("{at}{label}: {header}"));
+            push_block(lines, &at, "  ", &body, style);
         }
         Value::Object(map) if !map.is_empty() => match inline(value) {
             Some(one_line) => lines.push(format!("{at}{label}: {one_line}")),
             None => {
                 lines.push(format!("{at}{label}:"));
-                lines.extend(outline(value, indent + 2));
+                lines.extend(lines_of(value, indent + 2, style));
             }
         },
         Value::Array(items) if !items.is_empty() => match inline(value) {
             Some(one_line) => lines.push(format!("{at}{label}: {one_line}")),
             None => {
                 lines.push(format!("{at}{label}:"));
-                lines.extend(outline(value, indent + 2));
+                lines.extend(lines_of(value, indent + 2, style));
             }
         },
         scalar_value => lines.push(format!("{at}{label}: {}", scalar(scalar_value))),
@@ -56,20 +113,21 @@ fn push_field(lines: &mut Vec<String>, indent: usize, label: &str, value: &Value
 }
 
 /// `- item`: an object's first field on the dash's line, the others under it.
-fn push_item(lines: &mut Vec<String>, indent: usize, item: &Value) {
+fn push_item(lines: &mut Vec<String>, indent: usize, item: &Value, style: Style) {
     let at = pad(indent);
     let nested = match item {
-        Value::Object(map) if !map.is_empty() => outline(item, indent + 2),
-        Value::String(text) if text.contains('\n') => {
-            lines.push(format!("{at}- |"));
-            lines.extend(text.lines().map(|line| format!("{at}    {line}")));
+        Value::Object(map) if !map.is_empty() => lines_of(item, indent + 2, style),
+        Value::String(text) if block(text, style).is_some() => {
+            let (header, body) = block(text, style).unwrap_or_default();
+            lines.push(format!("{at}- {header}"));
+            push_block(lines, &at, "    ", &body, style);
             return;
         }
         Value::Array(_)
             if inline(item).is_none() && item.as_array().is_some_and(|a| !a.is_empty()) =>
         {
             lines.push(format!("{at}-"));
-            lines.extend(outline(item, indent + 2));
+            lines.extend(lines_of(item, indent + 2, style));
             return;
         }
         other => {

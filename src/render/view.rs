@@ -91,6 +91,7 @@ pub(crate) fn action_view(action: &Action) -> ActionView {
     match action {
         Action::CreateEval(new) => create_view(new),
         Action::UpdateEval(update) => update_view(update),
+        Action::AdoptEval(adopt) => adopt_view(adopt),
         Action::ReplaceEval(replace) => replace_view(replace),
         Action::DeleteEval(delete) => delete_view(delete),
         Action::StartRun(run) => run_view(run),
@@ -100,7 +101,11 @@ pub(crate) fn action_view(action: &Action) -> ActionView {
 /// `Plan: N to create, N to update, N to replace, N to delete, N runs to start.`
 pub(crate) fn summary_line(s: &Summary) -> String {
     format!(
-        "Plan: {} to create, {} to update, {} to replace, {} to delete, {} to start.",
+        "Plan: {}{} to create, {} to update, {} to replace, {} to delete, {} to start.",
+        match s.adopt {
+            0 => String::new(),
+            n => format!("{n} to adopt, "),
+        },
         s.create,
         s.update,
         s.replace,
@@ -109,7 +114,6 @@ pub(crate) fn summary_line(s: &Summary) -> String {
     )
 }
 
-/// A kept eval: key, id and name.
 /// `Aimed at: only `a`, `b/*`; excluding `c``, for a plan made with `--only`/`--exclude`.
 pub(crate) fn aim_line(aim: &AimPatterns) -> Option<String> {
     if aim.is_everything() {
@@ -155,6 +159,7 @@ pub(crate) fn duplicate_line(duplicate: &DuplicateRuns) -> Vec<Segment> {
     line
 }
 
+/// A kept eval: key, id and name.
 pub(crate) fn kept_line(kept: &KeptEval) -> (Vec<Segment>, String) {
     let headline = vec![
         Segment::Key(kept.key.clone()),
@@ -187,6 +192,20 @@ fn update_view(update: &UpdateEval) -> ActionView {
         .iter()
         .map(FieldChange::from_change)
         .collect();
+    view
+}
+
+fn adopt_view(adopt: &UpdateEval) -> ActionView {
+    let headline = vec![
+        Segment::Text("adopt eval "),
+        Segment::Key(adopt.key.clone()),
+        Segment::Text(" ("),
+        Segment::Id(adopt.id.clone()),
+        Segment::Text("): tagged in place, its id and runs kept"),
+    ];
+    let mut view = ActionView::new(ActionKind::Adopt, headline);
+    view.reasons = words(&adopt.reasons);
+    view.changes = adopt.changes.iter().map(FieldChange::from_change).collect();
     view
 }
 

@@ -63,6 +63,11 @@ pub struct EvalSpec {
     /// manifests too).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub protect: bool,
+    /// Bring this existing eval (its id) under management: the plan tags it in place (`<=`),
+    /// keeping its id and runs, or replaces it (keeping it as superseded) when its definition
+    /// differs. Written by `evalctl import`; inert once the eval is managed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub adopt: Option<String>,
 }
 
 /// Project settings in `evalctl.yaml` at the project root.
