@@ -31,6 +31,9 @@ pub enum Command {
     Runs(RunsArgs),
     /// List the output items of one run, with the service's filters and paging.
     Results(ResultsArgs),
+    /// One Markdown document for a pull-request comment: the gates' verdicts, the runs the
+    /// manifests want (status, pass rates), and the plan, under 65,000 characters.
+    Report(ReportArgs),
     /// Write manifests for evals on the service that no project manages, each with
     /// `adopt: <id>`, so the next apply brings them under management in place.
     Import(ImportArgs),
@@ -135,6 +138,25 @@ pub struct LockArgs {
     /// blocks others this long).
     #[arg(long, default_value = "60s", value_parser = parse_positive_duration, hide = true)]
     pub lock_ttl: std::time::Duration,
+}
+
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// A project directory or a single manifest file.
+    #[arg(default_value = ".")]
+    pub path: PathBuf,
+    #[command(flatten)]
+    pub target: TargetArgs,
+    #[command(flatten)]
+    pub guard: GuardArgs,
+    #[command(flatten)]
+    pub aim: AimArgs,
+    /// Treat warnings (such as a grader type evalctl does not know) as errors.
+    #[arg(long)]
+    pub strict: bool,
+    /// Also write the report to this file (for a workflow step that posts it).
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

@@ -6,7 +6,7 @@
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::Path;
 
-use super::plan::use_color;
+use super::plan::{plan_project, use_color};
 use super::session::Session;
 use super::wait;
 use super::{load_valid, runtime};
@@ -135,22 +135,9 @@ async fn write(
             (plan, None, None)
         }
         Source::Project(project) => {
-            let desired = session.desired(&project, &args.aim, err)?;
-            let remote = api::fetch(
-                &session.client,
-                &Fetch {
-                    project: &desired.project,
-                    runs: Runs::OfLive,
-                    planning: Some(&desired),
-                },
-            )
-            .await?;
-            let options = args.guard.options();
-            (
-                plan::plan(&desired, &remote, options),
-                Some(desired),
-                Some(remote),
-            )
+            let (plan, desired, remote) =
+                plan_project(session, &project, &args.aim, &args.guard, err).await?;
+            (plan, Some(desired), Some(remote))
         }
     };
     render::human(&plan, &session.header(), use_color(), out).map_err(Error::Output)?;

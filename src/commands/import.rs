@@ -3,7 +3,6 @@
 //! service's definition differs from what was written.
 
 use std::io::Write;
-use std::path::Path;
 
 use super::session::Session;
 use super::{load_valid, runtime};
@@ -55,7 +54,7 @@ pub(crate) fn import(
     );
     let text = manifest_text(&evals, &header);
     match &args.out {
-        Some(path) => write_new(path, &text)?,
+        Some(path) => super::write_whole(path, text.as_bytes())?,
         None => out.write_all(text.as_bytes()).map_err(Error::Output)?,
     }
     for eval in &evals {
@@ -110,18 +109,4 @@ fn choose<'r>(
             }
         })
         .collect()
-}
-
-/// Writes a new file whole or not at all.
-fn write_new(path: &Path, text: &str) -> Result<(), Error> {
-    let fail = |source| Error::WriteFile {
-        path: path.to_path_buf(),
-        source,
-    };
-    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-        std::fs::create_dir_all(parent).map_err(fail)?;
-    }
-    let temporary = path.with_extension("tmp-evalctl");
-    std::fs::write(&temporary, text).map_err(fail)?;
-    std::fs::rename(&temporary, path).map_err(fail)
 }

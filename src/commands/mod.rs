@@ -6,6 +6,7 @@ pub(crate) mod gc;
 pub(crate) mod import;
 pub(crate) mod init;
 pub(crate) mod plan;
+pub(crate) mod report;
 pub(crate) mod results;
 pub(crate) mod runs;
 mod session;
@@ -96,6 +97,21 @@ impl Write for Unbroken<'_> {
             flushed => flushed,
         }
     }
+}
+
+/// Writes a file whole or not at all (a temporary file renamed into place), making its
+/// directory when missing.
+pub(crate) fn write_whole(path: &Path, bytes: &[u8]) -> Result<(), Error> {
+    let fail = |source| Error::WriteFile {
+        path: path.to_path_buf(),
+        source,
+    };
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent).map_err(fail)?;
+    }
+    let temporary = path.with_extension("tmp-evalctl");
+    std::fs::write(&temporary, bytes).map_err(fail)?;
+    std::fs::rename(&temporary, path).map_err(fail)
 }
 
 pub(crate) fn runtime() -> Result<tokio::runtime::Runtime, Error> {

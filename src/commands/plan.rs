@@ -8,7 +8,7 @@ use super::session::Session;
 use super::{load_valid, runtime};
 use crate::api::{self, Fetch, Runs};
 use crate::cli::{PlanArgs, PlanFormat};
-use crate::plan::{self, Plan};
+use crate::plan::{self, Desired, Plan, Remote};
 use crate::render::{self, Header};
 use crate::Error;
 
@@ -19,10 +19,10 @@ pub(crate) fn plan(args: &PlanArgs, out: &mut dyn Write, err: &mut dyn Write) ->
     super::check_surface(&project, Session::target_of(&project, &args.target)?, err)?;
     let (plan, header) = runtime()?.block_on(async {
         let session = Session::open(&project, &args.target, err).await?;
-        let planned = plan_project(&session, &project, args, err).await;
+        let planned = plan_project(&session, &project, &args.aim, &args.guard, err).await;
         let header = session.header();
         session.close().await;
-        Ok::<_, Error>((planned?, header))
+        Ok::<_, Error>((planned?.0, header))
     })?;
     print(&plan, &header, args.output, out).map_err(Error::Output)?;
     // Shown whole for review, but neither saved nor passed: apply would refuse it.
@@ -39,21 +39,23 @@ pub(crate) fn plan(args: &PlanArgs, out: &mut dyn Write, err: &mut dyn Write) ->
     })
 }
 
-async fn plan_project(
+/// The plan of a project, with the desired and remote states it was computed from.
+pub(crate) async fn plan_project(
     session: &Session,
     project: &crate::manifest::Project,
-    args: &PlanArgs,
+    aim: &crate::cli::AimArgs,
+    guard: &crate::cli::GuardArgs,
     err: &mut dyn Write,
-) -> Result<Plan, Error> {
-    let desired = session.desired(project, &args.aim, err)?;
+) -> Result<(Plan, Desired, Remote), Error> {
+    let desired = session.desired(project, aim, err)?;
     let fetch = Fetch {
         project: &desired.project,
         runs: Runs::OfLive,
         planning: Some(&desired),
     };
     let remote = api::fetch(&session.client, &fetch).await?;
-    let options = args.guard.options();
-    Ok(plan::plan(&desired, &remote, options))
+    let plan = plan::plan(&desired, &remote, guard.options());
+    Ok((plan, desired, remote))
 }
 
 fn print(
@@ -82,7 +84,5 @@ fn save(plan: &Plan, header: &Header, path: &Path) -> Result<(), Error> {
     };
     let mut bytes = Vec::new();
     render::json(plan, header, &mut bytes).map_err(fail)?;
-    let temporary = path.with_extension("tmp-evalctl");
-    std::fs::write(&temporary, &bytes).map_err(fail)?;
-    std::fs::rename(&temporary, path).map_err(fail)
+    super::write_whole(path, &bytes)
 }

@@ -20,6 +20,16 @@ pub(crate) const LIMIT: usize = 65_000;
 
 /// Writes the plan for a pull-request comment, under `LIMIT` bytes.
 pub fn markdown(plan: &Plan, header: &Header, out: &mut dyn Write) -> io::Result<()> {
+    markdown_within(plan, header, LIMIT, out)
+}
+
+/// The plan in at most `limit` bytes (a report gives the rest of the comment to its runs).
+pub(crate) fn markdown_within(
+    plan: &Plan,
+    header: &Header,
+    limit: usize,
+    out: &mut dyn Write,
+) -> io::Result<()> {
     let head = head(plan, header);
     let mut blocks: Vec<String> = plan
         .actions
@@ -33,13 +43,19 @@ pub fn markdown(plan: &Plan, header: &Header, out: &mut dyn Write) -> io::Result
         + blocks.iter().map(String::len).sum::<usize>()
         + kept.as_ref().map_or(0, String::len)
         + tail.len();
-    if full < LIMIT {
+    if full < limit {
         blocks.extend(kept);
         return write!(out, "{head}{}{tail}", blocks.concat());
     }
     // Room for the note at its longest: every action and the kept list left out.
-    let note_reserve = note(plan.actions.len(), plan.actions.len(), plan.kept.len()).len();
-    let mut budget = LIMIT.saturating_sub(head.len() + tail.len() + note_reserve + 1);
+    let note_reserve = note(
+        plan.actions.len(),
+        plan.actions.len(),
+        plan.kept.len(),
+        limit,
+    )
+    .len();
+    let mut budget = limit.saturating_sub(head.len() + tail.len() + note_reserve + 1);
     let mut shown = 0;
     while shown < blocks.len() && blocks[shown].len() <= budget {
         budget -= blocks[shown].len();
@@ -51,7 +67,12 @@ pub fn markdown(plan: &Plan, header: &Header, out: &mut dyn Write) -> io::Result
     if kept_fits {
         blocks.extend(kept);
     }
-    let note = note(plan.actions.len() - shown, plan.actions.len(), left_kept);
+    let note = note(
+        plan.actions.len() - shown,
+        plan.actions.len(),
+        left_kept,
+        limit,
+    );
     write!(out, "{head}{}{tail}\n{note}", blocks.concat())
 }
 
@@ -101,7 +122,7 @@ fn final_line(plan: &Plan) -> String {
     }
 }
 
-fn note(left_actions: usize, actions: usize, left_kept: usize) -> String {
+fn note(left_actions: usize, actions: usize, left_kept: usize, limit: usize) -> String {
     let mut left = Vec::new();
     if left_actions > 0 {
         left.push(format!("{left_actions} of {actions} actions"));
@@ -110,7 +131,7 @@ fn note(left_actions: usize, actions: usize, left_kept: usize) -> String {
         left.push(format!("the list of {left_kept} kept evals"));
     }
     format!(
-        "> **Truncated:** {} left out to keep this comment under {LIMIT} characters. \
+        "> **Truncated:** {} left out to keep this comment under {limit} characters. \
          The full plan is in the JSON output (`evalctl plan --output json`).\n",
         left.join(" and ")
     )
@@ -246,7 +267,7 @@ fn markdown_segments(segments: &[Segment]) -> String {
 
 /// `text` as a code span: delimited by more backticks than it holds in a row, padded when
 /// it starts or ends with one, control characters escaped so it stays on its line.
-fn code(text: &str) -> String {
+pub(crate) fn code(text: &str) -> String {
     let text = printable(text);
     let ticks = "`".repeat(longest_backtick_run(&text) + 1);
     let pad = if text.starts_with('`') || text.ends_with('`') || text.is_empty() {
@@ -262,7 +283,7 @@ fn longest_backtick_run(text: &str) -> usize {
 }
 
 /// Plain text with the characters Markdown would read as markup escaped.
-fn escape(text: &str) -> String {
+pub(crate) fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in printable(text).chars() {
         if "\\`*_[]<>#|~&!".contains(c) {

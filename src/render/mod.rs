@@ -15,6 +15,7 @@ mod json;
 mod markdown;
 mod outline;
 mod plan_file;
+mod report;
 mod run_result;
 mod runs;
 mod table;
@@ -41,6 +42,7 @@ pub use human::human;
 pub use json::json;
 pub use markdown::markdown;
 pub use plan_file::{read_plan_file, PlanFileError};
+pub use report::{report, ReportedRun};
 
 /// Where the plan was computed against; the first line of every human plan names both.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -1,0 +1,65 @@
+//! `evalctl report`: plans as `plan` does, finds the runs the manifests want on the service,
+//! judges their gates, and hands all of it to `render::report` as one Markdown document.
+
+use std::io::Write;
+
+use super::plan::plan_project;
+use super::session::Session;
+use super::{load_valid, runtime};
+use crate::cli::ReportArgs;
+use crate::gate::judge;
+use crate::plan::{live_by_key, Desired, Remote};
+use crate::render::{self, ReportedRun};
+use crate::Error;
+
+pub(crate) fn report(
+    args: &ReportArgs,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> Result<u8, Error> {
+    let out = &mut super::Unbroken(out);
+    let project = load_valid(&args.path, args.strict, err)?;
+    super::check_prune(args.guard.prune, &project, &args.path)?;
+    super::check_surface(&project, Session::target_of(&project, &args.target)?, err)?;
+    let mut text = Vec::new();
+    runtime()?.block_on(async {
+        let session = Session::open(&project, &args.target, err).await?;
+        let planned = plan_project(&session, &project, &args.aim, &args.guard, err).await;
+        let header = session.header();
+        session.close().await;
+        let (plan, desired, remote) = planned?;
+        let runs = reported(&desired, &remote);
+        render::report(&plan, &header, &runs, &mut text).map_err(Error::Output)
+    })?;
+    out.write_all(&text).map_err(Error::Output)?;
+    if let Some(path) = &args.out {
+        super::write_whole(path, &text)?;
+    }
+    Ok(0)
+}
+
+/// Every run the manifests want: as the live eval holds it, or not started yet.
+fn reported<'r>(desired: &'r Desired, remote: &'r Remote) -> Vec<ReportedRun<'r>> {
+    let live = live_by_key(&remote.evals, &desired.project);
+    let mut runs = Vec::new();
+    for eval in desired.evals.values() {
+        let current = live.get(eval.key.as_str()).map(|l| l.newest);
+        for run in eval.runs.values() {
+            let found = current.and_then(|c| {
+                c.run_with_spec(&run.key, &run.spec_hash)
+                    .or_else(|| c.untagged_run_like(&run.key, &run.data_source))
+            });
+            let verdict = found
+                .filter(|r| r.status.is_finished())
+                .and_then(|r| run.gate.as_ref().map(|gate| judge(gate, r)));
+            runs.push(ReportedRun {
+                eval_key: &eval.key,
+                run_key: &run.key,
+                run: found,
+                gated: run.gate.is_some(),
+                verdict,
+            });
+        }
+    }
+    runs
+}

@@ -1,0 +1,212 @@
+//! `evalctl report`: one Markdown document for a pull-request comment: the gates' verdicts
+//! first, the runs the manifests want (status, pass rate, gate; failed gates first), each
+//! grader's pass rate folded, then the plan. It stays under the comment limit: the runs
+//! take at most half of it (rows beyond are counted, not shown), the plan the rest.
+
+use std::io::{self, Write};
+
+use super::markdown::{code, escape, markdown_within, LIMIT};
+use super::run_result::check_line;
+use super::table::percent;
+use super::Header;
+use crate::api::wire::EvalRun;
+use crate::gate::{grader_results, ratio, Verdict};
+use crate::plan::Plan;
+
+/// A run the manifests want, as the service holds it.
+#[derive(Debug, Clone)]
+pub struct ReportedRun<'a> {
+    pub eval_key: &'a str,
+    pub run_key: &'a str,
+    /// `None` when the plan starts it.
+    pub run: Option<&'a EvalRun>,
+    /// Whether its manifest gives it a gate.
+    pub gated: bool,
+    /// The gate's verdict, once the run has finished.
+    pub verdict: Option<Verdict>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum GateState {
+    Failed,
+    Pending,
+    NotStarted,
+    Passed,
+    None,
+}
+
+impl ReportedRun<'_> {
+    fn gate_state(&self) -> GateState {
+        match (self.gated, self.run, &self.verdict) {
+            (false, _, _) => GateState::None,
+            (true, None, _) => GateState::NotStarted,
+            (true, Some(_), None) => GateState::Pending,
+            (true, Some(_), Some(v)) if v.passed() => GateState::Passed,
+            (true, Some(_), Some(_)) => GateState::Failed,
+        }
+    }
+}
+
+pub fn report(
+    plan: &Plan,
+    header: &Header,
+    runs: &[ReportedRun<'_>],
+    out: &mut dyn Write,
+) -> io::Result<()> {
+    let mut runs: Vec<&ReportedRun> = runs.iter().collect();
+    runs.sort_by_key(|r| (r.gate_state(), r.eval_key, r.run_key));
+    let mut head = format!(
+        "## evalctl report for project {}\n\n{}\n\n",
+        code(&plan.project),
+        gates_line(&runs)
+    );
+    for refusal in &plan.refusals {
+        head.push_str(&format!(
+            "> **Refused:** {}\n\n",
+            escape(&refusal.to_string())
+        ));
+    }
+    let section = runs_section(&runs, LIMIT / 2);
+    write!(out, "{head}{section}")?;
+    markdown_within(
+        plan,
+        header,
+        LIMIT.saturating_sub(head.len() + section.len()),
+        out,
+    )
+}
+
+fn gates_line(runs: &[&ReportedRun]) -> String {
+    let count = |state| runs.iter().filter(|r| r.gate_state() == state).count();
+    let gated = runs.iter().filter(|r| r.gated).count();
+    if gated == 0 {
+        return "No run has a gate.".into();
+    }
+    let mut parts = vec![
+        format!("{} failed", count(GateState::Failed)),
+        format!("{} passed", count(GateState::Passed)),
+    ];
+    let waiting = count(GateState::Pending) + count(GateState::NotStarted);
+    if waiting > 0 {
+        parts.push(format!("{waiting} without a result yet"));
+    }
+    format!("**Gates: {}.**", parts.join(", "))
+}
+
+/// The runs table, the failed checks, and each grader's rates folded, within `budget` bytes.
+fn runs_section(runs: &[&ReportedRun], budget: usize) -> String {
+    if runs.is_empty() {
+        return "The manifests want no runs.\n\n".into();
+    }
+    let mut failed = String::new();
+    for run in runs.iter().filter(|r| r.gate_state() == GateState::Failed) {
+        for (scope, check) in run.verdict.iter().flat_map(|v| &v.checks) {
+            if !check.passed() {
+                failed.push_str(&format!(
+                    "- {}: {}\n",
+                    code(&format!("{}/{}", run.eval_key, run.run_key)),
+                    escape(&check_line(scope, check))
+                ));
+            }
+        }
+    }
+    let rows: Vec<String> = runs.iter().map(|r| run_row(r)).collect();
+    let graders: Vec<String> = runs.iter().flat_map(|r| grader_rows(r)).collect();
+    let table_head = "### Runs\n\n| Run | Status | Passed | Gate |\n|:--|:--|--:|:--|\n";
+    let graders_head = "<details><summary>Each grader's pass rate</summary>\n\n| Run | Grader | Passed |\n|:--|:--|--:|\n";
+    let failed_part = if failed.is_empty() {
+        String::new()
+    } else {
+        format!("\nFailed gate checks:\n\n{failed}")
+    };
+    let fixed = table_head.len() + graders_head.len() + failed_part.len() + 200;
+    let mut room = budget.saturating_sub(fixed);
+    let shown_rows = take_within(&rows, &mut room);
+    let shown_graders = take_within(&graders, &mut room);
+    let mut out = String::from(table_head);
+    rows[..shown_rows].iter().for_each(|r| out.push_str(r));
+    if shown_rows < rows.len() {
+        out.push_str(&format!(
+            "\n> {} more runs left out to keep this comment short (`evalctl runs -o json` lists them).\n",
+            rows.len() - shown_rows
+        ));
+    }
+    out.push_str(&failed_part);
+    if !graders.is_empty() {
+        out.push('\n');
+        out.push_str(graders_head);
+        graders[..shown_graders]
+            .iter()
+            .for_each(|r| out.push_str(r));
+        if shown_graders < graders.len() {
+            out.push_str(&format!(
+                "\n> {} more rows left out.\n",
+                graders.len() - shown_graders
+            ));
+        }
+        out.push_str("\n</details>\n");
+    }
+    out.push('\n');
+    out
+}
+
+/// How many of `rows` fit in `room`, which they use up.
+fn take_within(rows: &[String], room: &mut usize) -> usize {
+    let mut taken = 0;
+    for row in rows {
+        if row.len() > *room {
+            break;
+        }
+        *room -= row.len();
+        taken += 1;
+    }
+    taken
+}
+
+fn run_row(run: &ReportedRun) -> String {
+    let name = code(&format!("{}/{}", run.eval_key, run.run_key));
+    let (status, passed) = match run.run {
+        None => (
+            "not started: this plan starts it".to_string(),
+            "-".to_string(),
+        ),
+        Some(r) => {
+            let counts = r.result_counts.unwrap_or_default();
+            let passed = match counts.total {
+                0 => "-".to_string(),
+                total => format!(
+                    "{} ({}/{total})",
+                    percent(ratio(counts.passed, total)),
+                    counts.passed
+                ),
+            };
+            (escape(r.status.as_str()), passed)
+        }
+    };
+    let gate = match run.gate_state() {
+        GateState::Failed => "**FAILED**",
+        GateState::Passed => "passed",
+        GateState::Pending => "no result yet",
+        GateState::NotStarted => "no result yet",
+        GateState::None => "-",
+    };
+    format!("| {name} | {status} | {passed} | {gate} |\n")
+}
+
+fn grader_rows(run: &ReportedRun) -> Vec<String> {
+    let name = code(&format!("{}/{}", run.eval_key, run.run_key));
+    run.run
+        .map(grader_results)
+        .unwrap_or_default()
+        .iter()
+        .map(|g| {
+            format!(
+                "| {name} | {} | {} ({}/{}) |\n",
+                code(&g.name),
+                percent(ratio(g.passed, g.graded)),
+                g.passed,
+                g.graded
+            )
+        })
+        .collect()
+}
