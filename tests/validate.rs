@@ -391,3 +391,75 @@ fn completions_are_written_for_each_shell() {
         );
     }
 }
+
+/// Every evalctl command in the CI examples, as clap parses it: a renamed flag fails here,
+/// not in a team's pipeline.
+#[test]
+fn the_ci_examples_run_commands_evalctl_has() {
+    use clap::Parser as _;
+    let mut commands = 0;
+    for file in [
+        "examples/ci/github/evals.yml",
+        "examples/ci/azure-pipelines/azure-pipelines.yml",
+    ] {
+        let text = fs::read_to_string(repo_root().join(file)).expect("the example exists");
+        for line in text.lines().filter(|l| !l.trim_start().starts_with('#')) {
+            let line = line.split(" #").next().unwrap_or_default();
+            let Some(at) = line.find("evalctl ") else {
+                continue;
+            };
+            let words: Vec<String> = line[at..]
+                .split_whitespace()
+                .map(|w| w.trim_matches('"').to_string())
+                .collect();
+            // A command where a step runs one (not the crate `cargo install` names).
+            let before = line[..at].trim();
+            let runs_it = [
+                "",
+                "run:",
+                "- run:",
+                "script:",
+                "- script:",
+                "inlineScript:",
+            ]
+            .contains(&before);
+            if words.len() < 2 || !runs_it {
+                continue;
+            }
+            if let Err(error) = evalctl::cli::Cli::try_parse_from(&words) {
+                panic!("{file}: `{}`: {error}", words.join(" "));
+            }
+            commands += 1;
+        }
+    }
+    assert!(commands >= 6, "found only {commands} evalctl commands");
+}
+
+#[test]
+fn ci_files_and_excluded_paths_are_not_read_as_manifests() {
+    let dir = project(&[
+        (
+            "evalctl.yaml",
+            "project: repo\nexclude: [\"ci/**\", \"docs/*.yaml\"]\n",
+        ),
+        ("evals.yaml", VALID_EVAL),
+        ("azure-pipelines.yml", "trigger: [main]\n"),
+        ("ci/nested/workflow.yml", "jobs: {}\n"),
+        ("docs/mkdocs.yaml", "site_name: x\n"),
+    ]);
+    let outcome = evalctl(dir.path(), &["validate", "."]);
+    assert_eq!(outcome.code, 0, "{}", outcome.transcript());
+    let bad = project(&[
+        ("evalctl.yaml", "project: repo\nexclude: [\"a[\"]\n"),
+        ("evals.yaml", VALID_EVAL),
+    ]);
+    let outcome = evalctl(bad.path(), &["validate", "."]);
+    assert_eq!(outcome.code, 1, "{}", outcome.transcript());
+    assert!(
+        outcome
+            .stderr
+            .contains("`exclude` pattern `a[` in evalctl.yaml is not a glob"),
+        "{}",
+        outcome.stderr
+    );
+}

@@ -126,6 +126,49 @@ fn discover(path: &Path) -> Result<Discovered, Diagnostic> {
     })
 }
 
+/// YAML files never read as manifests, wherever they are: the pipeline Azure DevOps reads from
+/// a repository's root, often the root of an evals repository too.
+const NOT_MANIFESTS: [&str; 2] = ["azure-pipelines.yml", "azure-pipelines.yaml"];
+
+/// The files that are manifests: not named in `NOT_MANIFESTS`, and not matched by an
+/// `exclude:` glob of `evalctl.yaml` (relative to the root, `/`-separated).
+fn not_excluded(
+    files: Vec<(String, PathBuf)>,
+    root: &Path,
+    exclude: &[String],
+) -> Result<Vec<(String, PathBuf)>, Diagnostic> {
+    let mut globs = globset::GlobSetBuilder::new();
+    for pattern in exclude {
+        let glob = globset::GlobBuilder::new(pattern)
+            .literal_separator(true)
+            .build()
+            .map_err(|e| {
+                Diagnostic::error(format!(
+                    "`exclude` pattern `{pattern}` in evalctl.yaml is not a glob: {}",
+                    e.kind()
+                ))
+            })?;
+        globs.add(glob);
+    }
+    let globs = globs
+        .build()
+        .map_err(|e| Diagnostic::error(format!("`exclude` in evalctl.yaml: {e}")))?;
+    Ok(files
+        .into_iter()
+        .filter(|(_, path)| {
+            let named = path
+                .file_name()
+                .and_then(|n| n.to_str())
+                .unwrap_or_default();
+            let relative = std::fs::canonicalize(path)
+                .ok()
+                .and_then(|p| p.strip_prefix(root).ok().map(Path::to_path_buf));
+            let relative = relative.map(|r| r.to_string_lossy().replace('\\', "/"));
+            !NOT_MANIFESTS.contains(&named) && !relative.is_some_and(|r| globs.is_match(r))
+        })
+        .collect())
+}
+
 /// Whether `dir` is a project's root: it holds `evalctl.yaml`.
 fn marks_project(dir: &Path) -> bool {
     SETTINGS_FILES.iter().any(|f| dir.join(f).is_file())
@@ -325,6 +368,13 @@ pub(crate) fn read_sources(path: &Path, env: Env<'_>) -> Sources {
     sources.root_display = root_display;
     sources.focus = focus;
     sources.settings = read_settings(&mut sources, env);
+    let files = match not_excluded(files, &sources.root, &sources.settings.exclude) {
+        Ok(files) => files,
+        Err(diagnostic) => {
+            sources.diagnostics.push(diagnostic);
+            return sources;
+        }
+    };
     let schema = super::manifest_schema();
     let structure = Structure::new(&schema);
     for parsed in parse_all(files, &structure, env) {

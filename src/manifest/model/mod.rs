@@ -85,6 +85,10 @@ pub struct Settings {
     /// is set, else an Entra ID token).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub auth: Option<AuthKind>,
+    /// YAML files under the root that are not manifests, as globs relative to it (e.g.
+    /// `ci/**`). `azure-pipelines.yml` is never read as a manifest.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub exclude: Vec<String>,
 }
 
 /// Which kind of credential `--auth` (or `auth:` in `evalctl.yaml`) insists on.
