@@ -187,13 +187,18 @@ pub(crate) async fn carry_out(
     (report, tally)
 }
 
-/// Takes the project's lease, saying on stderr while it waits for another's.
+/// Takes the project's lease, saying on stderr while it waits for another's. The `local`
+/// target's service lives in this process alone: no other apply can reach it while it runs,
+/// and a lease an interrupted apply left in its state would only stand in the next one's way.
 pub(crate) async fn take_lease(
     session: &Session,
     project: &str,
     args: &crate::cli::LockArgs,
     err: &mut dyn Write,
-) -> Result<lock::Held, Error> {
+) -> Result<Option<lock::Held>, Error> {
+    if session.is_local() {
+        return Ok(None);
+    }
     let holder = lock::Holder::of_this_process(&|name| std::env::var(name).ok());
     let options = lock::LockOptions {
         ttl: args.lock_ttl,
@@ -202,12 +207,17 @@ pub(crate) async fn take_lease(
     let mut tell = |line: &str| {
         let _ = writeln!(err, "{}", crate::error_line(line));
     };
-    Ok(lock::take(&session.client, project, &holder, options, &mut tell).await?)
+    Ok(Some(
+        lock::take(&session.client, project, &holder, options, &mut tell).await?,
+    ))
 }
 
 /// Releases the lease. One that was lost or could not be deleted is said, not an error of
 /// the apply: its writes are done, and a lease left behind expires.
-pub(crate) async fn release(held: lock::Held, err: &mut dyn Write) -> Result<(), Error> {
+pub(crate) async fn release(held: Option<lock::Held>, err: &mut dyn Write) -> Result<(), Error> {
+    let Some(held) = held else {
+        return Ok(());
+    };
     let lost = held.lost();
     let id = held.id().to_string();
     let released = held.release().await;

@@ -181,6 +181,11 @@ impl Session {
         }
     }
 
+    /// Whether this is the `local` target's embedded service.
+    pub(crate) fn is_local(&self) -> bool {
+        self.target == Target::Local
+    }
+
     pub(crate) async fn close(self) {
         if let Some(server) = self.server {
             server.shutdown().await;
