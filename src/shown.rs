@@ -53,7 +53,18 @@ fn is_unsafe(c: char) -> bool {
 /// A string as a JSON literal: quoted, with newlines and control characters escaped, and
 /// cut when long.
 pub(crate) fn quoted(text: &str) -> String {
-    serde_json::Value::String(shorten(text).into_owned()).to_string()
+    json_escaped(&serde_json::Value::String(shorten(text).into_owned()).to_string())
+}
+
+/// JSON text with DEL and the C1 controls (U+007F to U+009F) escaped too: serde_json leaves
+/// them raw, and a terminal acts on some (U+009B starts a control sequence).
+pub(crate) fn json_escaped(json: &str) -> String {
+    json.chars()
+        .map(|c| match c {
+            '\u{7f}'..='\u{9f}' => format!("\\u{:04x}", u32::from(c)),
+            c => c.to_string(),
+        })
+        .collect()
 }
 
 /// `1 run`, `3 runs`: a count and its noun, agreeing.

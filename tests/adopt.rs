@@ -255,3 +255,147 @@ async fn an_adopted_eval_that_differs_is_replaced_and_kept_as_history() {
     );
     server.shutdown().await;
 }
+
+/// A hand-made eval with a string_check only, and a run of it named `smoke` (one row of two
+/// passes).
+async fn hand_made_with_run(client: &Client) -> (Eval, String) {
+    let eval = client
+        .create_eval(&json!({
+            "name": "hand",
+            "data_source_config": {"type": "custom", "item_schema": {"type": "object",
+                "properties": {"q": {"type": "string"}, "a": {"type": "string"}}, "required": ["q", "a"]}},
+            "testing_criteria": [{"type": "string_check", "name": "exact", "input": "{{item.a}}", "reference": "yes", "operation": "eq"}],
+        }))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let content: Value = serde_json::from_str(ROWS).unwrap_or_default();
+    let run = client
+        .create_run(
+            &eval.id,
+            &json!({"name": "smoke", "data_source": {"type": "jsonl", "source": {"type": "file_content", "content": content}}}),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    (eval, run.id)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_adopted_run_is_gated_by_apply_wait_and_shown_by_results() {
+    let server = start(config()).await;
+    let base = server.base_url();
+    let client = client(&base);
+    let (hand, smoke) = hand_made_with_run(&client).await;
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    write(dir.path(), "evalctl.yaml", "project: adopt-test\n");
+    let imported = evalctl(dir.path(), &["import", &hand.id], &base).await;
+    assert_eq!(imported.code, 0, "{}", imported.transcript());
+    let manifest = format!(
+        "{}    runs:\n      smoke:\n        data_source: {{ type: jsonl, source: {{ type: file_content, content: {ROWS} }} }}\n        gate: {{ min_pass_rate: 0.9 }}\n",
+        imported.stdout
+    );
+    write(dir.path(), "evals.yaml", &manifest);
+    let applied = evalctl(dir.path(), &["apply", "--auto-approve", "--wait"], &base).await;
+    assert_eq!(
+        applied.code,
+        3,
+        "the adopted run's gate fails: {}",
+        applied.transcript()
+    );
+    assert!(
+        applied.stdout.contains(&format!("hand/smoke ({smoke})")),
+        "{}",
+        applied.stdout
+    );
+    let results = evalctl(dir.path(), &["results", "hand", "smoke"], &base).await;
+    assert_eq!(results.code, 0, "{}", results.transcript());
+    assert!(
+        results.stderr.contains(&format!("run {smoke}")),
+        "{}",
+        results.stderr
+    );
+    server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn one_eval_is_adopted_once() {
+    let server = start(config()).await;
+    let base = server.base_url();
+    let client = client(&base);
+    let (hand, _) = hand_made_with_run(&client).await;
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    write(dir.path(), "evalctl.yaml", "project: adopt-test\n");
+    let first = evalctl(
+        dir.path(),
+        &["import", "--all-unmanaged", "--out", "a.yaml"],
+        &base,
+    )
+    .await;
+    assert_eq!(first.code, 0, "{}", first.transcript());
+    // Imported already: skipped by --all-unmanaged, refused by id.
+    let again = evalctl(dir.path(), &["import", "--all-unmanaged"], &base).await;
+    assert!(
+        again.stderr.contains("nothing to import"),
+        "{}",
+        again.transcript()
+    );
+    let by_id = evalctl(dir.path(), &["import", &hand.id], &base).await;
+    assert!(
+        by_id
+            .stderr
+            .contains("is adopted by eval `hand` in the manifests already"),
+        "{}",
+        by_id.transcript()
+    );
+    // Two keys adopting one eval (a copy-paste) are refused.
+    let text = std::fs::read_to_string(dir.path().join("a.yaml")).unwrap_or_default();
+    write(
+        dir.path(),
+        "b.yaml",
+        &text.replace("  hand:", "  hand-copy:"),
+    );
+    let plan = evalctl(dir.path(), &["plan"], &base).await;
+    assert_eq!(plan.code, 1, "{}", plan.transcript());
+    assert!(
+        plan.stderr.contains(&format!(
+            "eval `hand` adopts {}, which eval `hand-copy` adopts too",
+            hand.id
+        )),
+        "{}",
+        plan.stderr
+    );
+    server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_saved_adopt_plan_is_stale_once_another_project_takes_the_eval() {
+    let server = start(config()).await;
+    let base = server.base_url();
+    let client = client(&base);
+    let (hand, _) = hand_made_with_run(&client).await;
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    write(dir.path(), "evalctl.yaml", "project: adopt-test\n");
+    let imported = evalctl(
+        dir.path(),
+        &["import", &hand.id, "--out", "evals.yaml"],
+        &base,
+    )
+    .await;
+    assert_eq!(imported.code, 0, "{}", imported.transcript());
+    let saved = evalctl(dir.path(), &["plan", "--out", "plan.json"], &base).await;
+    assert_eq!(saved.code, 0, "{}", saved.transcript());
+    client
+        .update_eval(
+            &hand.id,
+            &json!({"metadata": {"evalctl_project": "someone-else", "evalctl_key": "x"}}),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let stale = evalctl(dir.path(), &["apply", "plan.json", "--auto-approve"], &base).await;
+    assert_eq!(stale.code, 1, "{}", stale.transcript());
+    assert!(
+        stale.stderr.contains("the saved plan is stale"),
+        "{}",
+        stale.stderr
+    );
+    server.shutdown().await;
+}

@@ -263,6 +263,21 @@ async fn a_protected_eval_is_never_replaced_or_deleted_without_allow_replace() {
     .await;
     assert_eq!(allowed.code, 0, "{}", allowed.transcript());
 
+    // One edit that drops `protect:` and changes a grader: the service's tag still refuses.
+    common::edit(dir.path(), "    protect: true\n", "");
+    common::edit(dir.path(), "reference: y", "reference: z");
+    let unprotected = evalctl(dir.path(), &["plan"], &base).await;
+    assert_eq!(unprotected.code, 1, "{}", unprotected.transcript());
+    assert!(
+        unprotected
+            .stderr
+            .contains("eval `golden` is protected, and the plan would replace it"),
+        "{}",
+        unprotected.stderr
+    );
+    common::edit(dir.path(), "  golden:\n", "  golden:\n    protect: true\n");
+    common::edit(dir.path(), "reference: z", "reference: y");
+
     // Out of the manifests, its tag on the service still protects it from --prune.
     manifests(dir.path(), &[("scratch", &[])]);
     let pruned = evalctl(dir.path(), &["plan", "--prune"], &base).await;

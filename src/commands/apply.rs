@@ -282,7 +282,8 @@ async fn check_saved(session: &Session, plan: &Plan) -> Result<(), Error> {
         },
     )
     .await?;
-    if plan::fingerprint(&remote.evals, &plan.project) != plan.fingerprint {
+    let adopted = plan::adopted_ids(&plan.actions);
+    if plan::fingerprint(&remote.evals, &plan.project, &adopted) != plan.fingerprint {
         return Err(Error::StalePlan(
             "the evals on the service changed since it was made; run `evalctl plan` again".into(),
         ));

@@ -37,7 +37,7 @@ pub(crate) fn import(
         session.close().await;
         Ok::<_, Error>(remote?.evals)
     })?;
-    let chosen = choose(&remote, &project.name, args)?;
+    let chosen = choose(&remote, &project, args)?;
     if chosen.is_empty() {
         writeln!(
             err,
@@ -75,15 +75,28 @@ pub(crate) fn import(
 /// The evals asked for: by id (each must exist and be unmanaged), or every unmanaged one.
 fn choose<'r>(
     remote: &'r [RemoteEval],
-    project: &str,
+    project: &crate::manifest::Project,
     args: &ImportArgs,
 ) -> Result<Vec<&'r RemoteEval>, Error> {
     let unmanaged = |eval: &RemoteEval| {
         !eval.metadata.contains_key(tags::PROJECT) && !eval.metadata.contains_key(LOCK)
     };
+    // An eval the manifests adopt already is theirs: importing it again would make two keys
+    // adopt one eval.
+    let adopted_by = |id: &str| {
+        project
+            .evals
+            .iter()
+            .find(|(_, eval)| eval.spec.adopt.as_deref() == Some(id))
+            .map(|(key, _)| key.clone())
+    };
     if args.all_unmanaged {
-        return Ok(remote.iter().filter(|e| unmanaged(e)).collect());
+        return Ok(remote
+            .iter()
+            .filter(|e| unmanaged(e) && adopted_by(&e.id).is_none())
+            .collect());
     }
+    let project = project.name.as_str();
     args.ids
         .iter()
         .map(|id| {
@@ -91,7 +104,13 @@ fn choose<'r>(
                 Error::NotFound(format!("no eval {} on the service", printable(id)))
             })?;
             match eval.tag(tags::PROJECT) {
-                None if unmanaged(eval) => Ok(eval),
+                None if unmanaged(eval) => match adopted_by(id) {
+                    Some(key) => Err(Error::Usage(format!(
+                        "{} is adopted by eval `{key}` in the manifests already",
+                        printable(id)
+                    ))),
+                    None => Ok(eval),
+                },
                 None => Err(Error::Usage(format!(
                     "{} is a lease of evalctl's lock, not an eval to import",
                     printable(id)

@@ -45,10 +45,7 @@ fn reported<'r>(desired: &'r Desired, remote: &'r Remote) -> Vec<ReportedRun<'r>
     for eval in desired.evals.values() {
         let current = live.get(eval.key.as_str()).map(|l| l.newest);
         for run in eval.runs.values() {
-            let found = current.and_then(|c| {
-                c.run_with_spec(&run.key, &run.spec_hash)
-                    .or_else(|| c.untagged_run_like(&run.key, &run.data_source))
-            });
+            let found = current.and_then(|c| c.run_for(&run.key, &run.spec_hash, &run.data_source));
             let verdict = found
                 .filter(|r| r.status.is_finished())
                 .and_then(|r| run.gate.as_ref().map(|gate| judge(gate, r)));

@@ -57,7 +57,8 @@ async fn stream_all(
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> Result<u8, Error> {
-    let (shown, eval_id, run_id) = find(client, project, args).await?;
+    let (shown, eval, run_id) = find(client, project, args).await?;
+    let eval_id = eval.id.clone();
     writeln!(err, "{shown}").map_err(Error::Output)?;
     let format = match args.output {
         ResultsFormat::Human => render::ItemFormat::Human,
@@ -65,7 +66,12 @@ async fn stream_all(
         ResultsFormat::Jsonl => render::ItemFormat::Jsonl,
         ResultsFormat::Csv => render::ItemFormat::Csv,
     };
-    let mut stream = render::ItemStream::new(format);
+    let graders = eval
+        .testing_criteria
+        .iter()
+        .filter_map(|g| g["name"].as_str().map(String::from))
+        .collect();
+    let mut stream = render::ItemStream::new(format, graders);
     let mut query = query(args);
     if args.limit.is_none() {
         query.push(("limit", "100".into()));
@@ -125,17 +131,17 @@ async fn fetch(
     project: &Project,
     args: &ResultsArgs,
 ) -> Result<(String, ItemPage), Error> {
-    let (shown, eval_id, run_id) = find(client, project, args).await?;
-    let page = item_page(client, &eval_id, &run_id, &query(args)).await?;
+    let (shown, eval, run_id) = find(client, project, args).await?;
+    let page = item_page(client, &eval.id, &run_id, &query(args)).await?;
     Ok((shown, page))
 }
 
-/// The run `args` name: what it is (for stderr), its eval's id and its id.
+/// The run `args` name: what it is (for stderr), its eval and its id.
 async fn find(
     client: &Client,
     project: &Project,
     args: &ResultsArgs,
-) -> Result<(String, String, String), Error> {
+) -> Result<(String, RemoteEval, String), Error> {
     let history = Fetch {
         project: &project.name,
         runs: Runs::OfManaged {
@@ -163,7 +169,7 @@ async fn find(
     );
     Ok((
         render::terminal::printable(&shown).into_owned(),
-        eval.id.clone(),
+        eval.clone(),
         run.id.clone(),
     ))
 }
@@ -176,7 +182,7 @@ fn find_run<'a>(
     eval_key: &str,
     run: &'a str,
 ) -> Result<(&'a RemoteEval, &'a EvalRun), Error> {
-    let by_key = live.and_then(|e| e.newest_run_of_key(run).map(|r| (e, r)));
+    let by_key = live.and_then(|e| e.newest_run_named(run).map(|r| (e, r)));
     let by_id = || {
         evals
             .iter()

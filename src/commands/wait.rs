@@ -56,7 +56,10 @@ pub(crate) fn wanted(desired: &Desired, remote: &[RemoteEval]) -> Vec<Watched> {
             continue;
         };
         for run in eval.runs.values() {
-            if let Some(found) = live.newest.run_with_spec(&run.key, &run.spec_hash) {
+            if let Some(found) = live
+                .newest
+                .run_for(&run.key, &run.spec_hash, &run.data_source)
+            {
                 watched.push(Watched {
                     eval_key: eval.key.clone(),
                     run_key: run.key.clone(),

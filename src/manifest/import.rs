@@ -42,14 +42,17 @@ pub fn import(evals: &[&RemoteEval], taken: &BTreeSet<String>) -> Vec<Imported> 
 /// The YAML text of a manifest file holding `imported`.
 pub fn manifest_text(imported: &[Imported], header: &str) -> String {
     let mut text = String::new();
+    let header = crate::shown::json_escaped(header);
     for line in header.lines() {
         text.push_str(&format!("# {line}\n").replace("# \n", "#\n"));
     }
     text.push_str("evals:\n");
     for eval in imported {
         text.push_str(&format!("  {}:\n", eval.key));
+        // Every string that could hold a control character is JSON-quoted: escape the C1
+        // range there too, so neither the terminal nor the file gets them raw.
         for line in crate::render::manifest_lines(&eval.spec, 4) {
-            text.push_str(&line);
+            text.push_str(&crate::shown::json_escaped(&line));
             text.push('\n');
         }
     }

@@ -318,6 +318,7 @@ pub fn plan(desired: &Desired, remote: &Remote, options: PlanOptions) -> Plan {
         .collect();
     let kept = plan_removed(desired, &live, &options, &mut actions);
     let refusals = refusals(desired, &live, &actions, &options, &remote.evals);
+    let fingerprint = fingerprint(&remote.evals, project, &adopted_ids(&actions));
     Plan {
         refusals,
         project: project.to_string(),
@@ -325,7 +326,7 @@ pub fn plan(desired: &Desired, remote: &Remote, options: PlanOptions) -> Plan {
         kept,
         duplicate_runs: duplicate_runs(desired, &live),
         aim: desired.aim.patterns.clone(),
-        fingerprint: fingerprint(&remote.evals, project),
+        fingerprint,
     }
 }
 
@@ -351,10 +352,15 @@ fn refusals(
         .iter()
         .filter_map(|action| {
             let (key, action, protected) = match action {
+                // Protected when the manifest says so, or the live eval's tag does (an edit that
+                // drops `protect:` and changes a grader at once does not slip through).
                 Action::ReplaceEval(r) => (
                     &r.key,
                     ProtectedAction::Replace,
-                    desired.evals.get(&r.key).is_some_and(|e| e.protect),
+                    desired.evals.get(&r.key).is_some_and(|e| e.protect)
+                        || live
+                            .get(r.key.as_str())
+                            .is_some_and(|l| l.newest.tag(tags::PROTECT) == Some("true")),
                 ),
                 Action::DeleteEval(d) => (
                     &d.key,
@@ -402,6 +408,17 @@ fn adoption_refusals(
         .filter(|eval| !live.contains_key(eval.key.as_str()))
         .filter_map(|eval| {
             let id = eval.adopt.as_deref()?;
+            let others = desired
+                .evals
+                .values()
+                .filter(|other| other.key != eval.key && other.adopt.as_deref() == Some(id));
+            if let Some(other) = others.map(|o| o.key.as_str()).min() {
+                return Some(Refusal::CannotAdopt {
+                    key: eval.key.clone(),
+                    id: id.to_string(),
+                    why: format!("eval `{other}` adopts too"),
+                });
+            }
             let why = match remote.iter().find(|r| r.id == id) {
                 None => "the service does not hold".to_string(),
                 Some(found) => match found.tag(tags::PROJECT) {
@@ -645,11 +662,10 @@ fn plan_existing(
         actions.push(Action::UpdateEval(update));
     }
     for run in eval.runs.values() {
-        let there = current.run_with_spec(&run.key, &run.spec_hash).is_some()
-            || current
-                .untagged_run_like(&run.key, &run.data_source)
-                .is_some();
-        if there {
+        if current
+            .run_for(&run.key, &run.spec_hash, &run.data_source)
+            .is_some()
+        {
             continue;
         }
         let reason = match current.newest_run_of_key(&run.key) {
@@ -854,16 +870,37 @@ fn start_run(
     }
 }
 
+/// The evals a plan adopts (tagged in place, or kept as history by a replacement): not yet
+/// the project's, yet what the plan was computed from.
+pub fn adopted_ids(actions: &[Action]) -> Vec<&str> {
+    actions
+        .iter()
+        .filter_map(|action| match action {
+            Action::AdoptEval(adopt) => Some(adopt.id.as_str()),
+            Action::ReplaceEval(replace) if replace.reasons.contains(&Reason::Adopted) => {
+                Some(replace.old_id.as_str())
+            }
+            _ => None,
+        })
+        .collect()
+}
+
 /// Identity of the remote state a plan depends on: every eval of this project (live and
-/// superseded) with its name, metadata, spec and runs.
-pub fn fingerprint(remote: &[RemoteEval], project: &str) -> String {
+/// superseded) and every eval it adopts, with its name, metadata, spec and runs.
+pub fn fingerprint(remote: &[RemoteEval], project: &str, adopted: &[&str]) -> String {
     // Hashing each eval's spec is the costly part: all cores.
     let mut parts: Vec<(&str, Value)> = remote
         .par_iter()
-        .filter(|e| e.managed_by(project))
+        .filter(|e| e.managed_by(project) || adopted.contains(&e.id.as_str()))
         .map(|e| {
-            let mut runs: Vec<(&str, &Metadata)> = e
-                .runs
+            // An adopted eval's runs are listed for planning only; its tags say whether
+            // someone took it meanwhile.
+            let listed = if e.managed_by(project) {
+                &e.runs[..]
+            } else {
+                &[]
+            };
+            let mut runs: Vec<(&str, &Metadata)> = listed
                 .iter()
                 .map(|r| (r.id.as_str(), &r.metadata))
                 .collect();

@@ -76,6 +76,31 @@ impl RemoteEval {
 }
 
 impl RemoteEval {
+    /// The run that is the manifest's run `run_key`: the newest evalctl started with this
+    /// spec, else one made outside evalctl under its name and data (an adopted eval's).
+    /// Written once for the planner, `apply --wait`, `report` and `results`.
+    pub fn run_for<'a>(
+        &'a self,
+        run_key: &'a str,
+        spec_hash: &'a str,
+        data_source: &Value,
+    ) -> Option<&'a EvalRun> {
+        self.run_with_spec(run_key, spec_hash)
+            .or_else(|| self.untagged_run_like(run_key, data_source))
+    }
+
+    /// The newest run of `run_key`, or else the newest run made outside evalctl under that
+    /// name: what `results EVAL RUN_KEY` shows.
+    pub fn newest_run_named<'a>(&'a self, run_key: &'a str) -> Option<&'a EvalRun> {
+        self.newest_run_of_key(run_key).or_else(|| {
+            newest(
+                self.runs
+                    .iter()
+                    .filter(|r| run_key_of(r).is_none() && r.name == run_key),
+            )
+        })
+    }
+
     /// A run made outside evalctl (no tags: an adopted eval's history) that is the
     /// manifest's run `run_key`: named so, on the same data source (settings, and inline rows
     /// or upload id; a local file to upload is never known to be the same).

@@ -422,17 +422,17 @@ fn plans_are_deterministic_whatever_the_remote_order() {
 fn the_fingerprint_changes_with_the_remote_state_only() {
     let e = eval("mmlu", "eq", &[("baseline", "aa")]);
     let remote = vec![stored(&e, "eval_1", 100)];
-    let before = fingerprint(&remote, PROJECT);
+    let before = fingerprint(&remote, PROJECT, &[]);
     let mut finished = remote.clone();
     finished[0].runs[0].status = RunStatus::Failed;
     assert_eq!(
-        fingerprint(&finished, PROJECT),
+        fingerprint(&finished, PROJECT, &[]),
         before,
         "a run finishing does not make a plan stale"
     );
     let mut renamed = remote;
     renamed[0].name = "other".into();
-    assert_ne!(fingerprint(&renamed, PROJECT), before);
+    assert_ne!(fingerprint(&renamed, PROJECT, &[]), before);
 }
 
 #[test]

@@ -61,8 +61,9 @@ fn name_graders(item: &mut Value) {
 /// (header from the first page's graders), or a table per page.
 pub struct ItemStream {
     format: ItemFormat,
-    /// The CSV's grader columns, fixed by the first page.
+    /// The CSV's grader columns: the eval's graders, else those of the first page.
     names: Option<Vec<String>>,
+    started: bool,
     items: usize,
     first_id: Option<String>,
     last_id: Option<String>,
@@ -77,10 +78,13 @@ pub enum ItemFormat {
 }
 
 impl ItemStream {
-    pub fn new(format: ItemFormat) -> ItemStream {
+    /// `graders`: the eval's grader names, which fix the CSV's columns before any page (a
+    /// first page whose rows all errored names none).
+    pub fn new(format: ItemFormat, graders: Vec<String>) -> ItemStream {
         ItemStream {
             format,
-            names: None,
+            names: (!graders.is_empty()).then_some(graders),
+            started: false,
             items: 0,
             first_id: None,
             last_id: None,
@@ -93,7 +97,8 @@ impl ItemStream {
     }
 
     pub fn page(&mut self, items: &[Value], out: &mut dyn Write) -> io::Result<()> {
-        let first_page = self.names.is_none();
+        let first_page = !self.started;
+        self.started = true;
         let names = self.names.get_or_insert_with(|| grader_names(items));
         match self.format {
             ItemFormat::Json => {
@@ -130,7 +135,7 @@ impl ItemStream {
         if self.format != ItemFormat::Json {
             return Ok(());
         }
-        if self.names.is_none() {
+        if !self.started {
             write!(out, "{{\"object\": \"list\", \"data\": [")?;
         }
         let tail = serde_json::json!({"first_id": self.first_id, "last_id": self.last_id});
@@ -309,6 +314,25 @@ mod tests {
         let in_project = json!({"passed": null, "status": "errored", "reason": "no model"});
         assert_eq!(verdict(Some(&in_project)), "error");
         assert_eq!(verdict(None), "-");
+    }
+
+    #[test]
+    fn streamed_csv_columns_are_the_evals_graders_even_when_the_first_page_names_none() {
+        let mut stream = ItemStream::new(ItemFormat::Csv, vec!["same".into()]);
+        let mut out = Vec::new();
+        let errored = json!({"id": "i1", "status": "error", "results": [], "datasource_item": {}});
+        let graded = json!({"id": "i2", "status": "pass", "datasource_item": {},
+            "results": [{"name": "same-6d3fb9a2-46a4-4b4d-9c4e-3f1c1b0e8a11", "passed": true, "score": 1.0}]});
+        stream
+            .page(&[errored], &mut out)
+            .unwrap_or_else(|e| panic!("{e}"));
+        stream
+            .page(&[graded], &mut out)
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            String::from_utf8_lossy(&out),
+            "id,status,datasource_item_id,same passed,same score,datasource_item\ni1,error,,,,{}\ni2,pass,,true,1.0,{}\n"
+        );
     }
 
     #[test]

@@ -98,11 +98,11 @@ fn runs_section(runs: &[&ReportedRun], budget: usize) -> String {
     if runs.is_empty() {
         return "The manifests want no runs.\n\n".into();
     }
-    let mut failed = String::new();
+    let mut failed: Vec<String> = Vec::new();
     for run in runs.iter().filter(|r| r.gate_state() == GateState::Failed) {
         for (scope, check) in run.verdict.iter().flat_map(|v| &v.checks) {
             if !check.passed() {
-                failed.push_str(&format!(
+                failed.push(format!(
                     "- {}: {}\n",
                     code(&format!("{}/{}", run.eval_key, run.run_key)),
                     escape(&check_line(scope, check))
@@ -110,6 +110,17 @@ fn runs_section(runs: &[&ReportedRun], budget: usize) -> String {
             }
         }
     }
+    // The failed checks get a quarter of the room at most; the rest are counted.
+    let mut failed_room = budget / 4;
+    let shown_failed = take_within(&failed, &mut failed_room);
+    let mut failed_text = failed[..shown_failed].concat();
+    if shown_failed < failed.len() {
+        failed_text.push_str(&format!(
+            "- and {} more failed checks\n",
+            failed.len() - shown_failed
+        ));
+    }
+    let failed = failed_text;
     let rows: Vec<String> = runs.iter().map(|r| run_row(r)).collect();
     let graders: Vec<String> = runs.iter().flat_map(|r| grader_rows(r)).collect();
     let table_head = "### Runs\n\n| Run | Status | Passed | Gate |\n|:--|:--|--:|:--|\n";
@@ -209,4 +220,62 @@ fn grader_rows(run: &ReportedRun) -> Vec<String> {
             )
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::wire::ResultCounts;
+    use crate::gate::{Check, Scope};
+
+    #[test]
+    fn a_report_of_many_failed_gates_stays_under_the_comment_limit() {
+        let run = EvalRun {
+            id: "evalrun_1".into(),
+            result_counts: Some(ResultCounts {
+                total: 10,
+                passed: 1,
+                failed: 9,
+                ..ResultCounts::default()
+            }),
+            ..EvalRun::default()
+        };
+        let keys: Vec<String> = (0..400)
+            .map(|i| format!("eval-with-a-long-key-{i:04}"))
+            .collect();
+        let failed = Verdict {
+            checks: (0..4)
+                .map(|g| {
+                    let check = Check::Rate {
+                        rate: 0.1,
+                        min: 0.9,
+                        passed: false,
+                    };
+                    (
+                        Scope::Grader(format!("grader number {g} with a long name")),
+                        check,
+                    )
+                })
+                .collect(),
+        };
+        let runs: Vec<ReportedRun> = keys
+            .iter()
+            .map(|key| ReportedRun {
+                eval_key: key,
+                run_key: "nightly",
+                run: Some(&run),
+                gated: true,
+                verdict: Some(failed.clone()),
+            })
+            .collect();
+        let plan = crate::render::fixture::plan();
+        let mut out = Vec::new();
+        report(&plan, &crate::render::fixture::header(), &runs, &mut out)
+            .unwrap_or_else(|e| panic!("{e}"));
+        let text = String::from_utf8_lossy(&out);
+        assert!(text.len() < LIMIT, "{} bytes", text.len());
+        assert!(text.contains("more failed checks\n"), "{text}");
+        assert!(text.contains("more runs left out"), "{text}");
+        assert!(text.contains("**Gates: 400 failed, 0 passed.**"));
+    }
 }
