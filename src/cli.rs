@@ -136,7 +136,7 @@ pub struct LockArgs {
     pub lock_timeout: std::time::Duration,
     /// How long the lease lasts when its apply stops renewing it (a killed apply's lease
     /// blocks others this long).
-    #[arg(long, default_value = "60s", value_parser = parse_positive_duration, hide = true)]
+    #[arg(long, default_value = "60s", value_parser = parse_lock_ttl, hide = true)]
     pub lock_ttl: std::time::Duration,
 }
 
@@ -239,6 +239,17 @@ pub struct ForceUnlockArgs {
     /// Remove without asking (required when stdin is not a terminal).
     #[arg(long)]
     pub auto_approve: bool,
+}
+
+/// A lease's ttl: at least 5 s, since this process counts on its lease 2 s less than the
+/// ttl after each renewal (the service's clock may lead the estimate of it).
+pub fn parse_lock_ttl(text: &str) -> Result<std::time::Duration, String> {
+    match parse_duration(text)? {
+        ttl if ttl < std::time::Duration::from_secs(5) => {
+            Err(format!("`{text}` is too short for a lease: at least 5s"))
+        }
+        ttl => Ok(ttl),
+    }
 }
 
 /// A duration that is not zero.

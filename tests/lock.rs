@@ -212,7 +212,7 @@ async fn a_killed_applys_lease_expires_and_is_taken_over() {
     let base = server.base_url();
     let dir = project();
     let mut killed = tokio::process::Command::new(env!("CARGO_BIN_EXE_evalctl"))
-        .args(["apply", "--auto-approve", "--lock-ttl", "3s"])
+        .args(["apply", "--auto-approve", "--lock-ttl", "5s"])
         .args(["--target", "azure", "--endpoint", &base])
         .env("AZURE_OPENAI_API_KEY", "test-key")
         .env("NO_COLOR", "1")
@@ -241,8 +241,14 @@ async fn a_killed_applys_lease_expires_and_is_taken_over() {
         "{}",
         refused.transcript()
     );
-    // Within its ttl (3 s) and a poll, the dead lease is taken over and the project applied.
-    let waited = apply(dir.path(), &base, &["--lock-timeout", "30s"]).await;
+    // Within its ttl (5 s) and a poll, the dead lease is taken over and the project applied.
+    // Its own short ttl makes the waiting apply renew its place in line while it waits.
+    let waited = apply(
+        dir.path(),
+        &base,
+        &["--lock-timeout", "30s", "--lock-ttl", "5s"],
+    )
+    .await;
     assert_eq!(waited.code, 0, "{}", waited.transcript());
     assert_written_once(&base).await;
     server.shutdown().await;
@@ -361,6 +367,61 @@ async fn duplicate_runs_made_anyway_are_reported_by_plan_not_kept_silently() {
         json["duplicate_runs"],
         json!([{"eval_key": "rivers", "run_key": "inline", "eval_id": rivers.id,
                 "newest": again.id, "others": [inline.id]}])
+    );
+    server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_apply_whose_lease_is_removed_sends_no_more_writes() {
+    let mut slow = config();
+    slow.latency_ms = 300;
+    let server = start(slow).await;
+    let base = server.base_url();
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    write(dir.path(), "evalctl.yaml", "project: lock-test\n");
+    let mut manifest = String::from("evals:\n");
+    for i in 0..12 {
+        manifest.push_str(&format!("  e{i:02}:\n    data_source_config: {{ type: custom, item_schema: {{ type: object, properties: {{ a: {{ type: string }} }} }} }}\n    testing_criteria: [ {{ type: string_check, name: same, input: \"{{{{item.a}}}}\", reference: x, operation: eq }} ]\n    runs:\n      once:\n        data_source: {{ type: jsonl, source: {{ type: file_content, content: [ {{ item: {{ a: x }} }} ] }} }}\n"));
+    }
+    write(dir.path(), "evals.yaml", &manifest);
+    let apply = common::evalctl_on(
+        dir.path(),
+        &[
+            "apply",
+            "--auto-approve",
+            "--lock-ttl",
+            "5s",
+            "--parallelism",
+            "2",
+        ],
+        &base,
+        &[],
+    );
+    let unlock = async {
+        until(
+            Duration::from_secs(30),
+            "the apply takes its lease",
+            || async { !leases(&evals(&base).await).is_empty() },
+        )
+        .await;
+        common::evalctl_on(dir.path(), &["force-unlock", "--auto-approve"], &base, &[]).await
+    };
+    let (applied, unlocked) = tokio::join!(apply, unlock);
+    assert_eq!(unlocked.code, 0, "{}", unlocked.transcript());
+    assert_eq!(applied.code, 1, "{}", applied.transcript());
+    assert!(
+        applied
+            .stdout
+            .contains("not sent: the lease on the project lapsed"),
+        "{}",
+        applied.transcript()
+    );
+    assert!(
+        applied
+            .stderr
+            .contains("warning: the lease on the project was lost while applying"),
+        "{}",
+        applied.transcript()
     );
     server.shutdown().await;
 }

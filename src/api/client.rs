@@ -42,6 +42,9 @@ const UPLOAD_DEADLINE: Duration = Duration::from_secs(30 * 60);
 /// Where the client says that it is retrying: a sentence per retry, for stderr.
 pub type Notices = Arc<dyn Fn(&str) + Send + Sync>;
 
+/// Whether writes may still be sent (a held lease that has not lapsed).
+pub type WriteGate = Arc<dyn Fn() -> bool + Send + Sync>;
+
 /// A cheap-to-clone handle; clones share the connection pool and the concurrency limit.
 #[derive(Clone)]
 pub struct Client {
@@ -54,7 +57,9 @@ struct Inner {
     target: crate::manifest::model::Target,
     flavor: Flavor,
     auth: Auth,
-    limit: Semaphore,
+    limit: Arc<Semaphore>,
+    /// Asked before every request that is not a GET; a write it refuses is not sent.
+    gate: Option<WriteGate>,
     policy: RetryPolicy,
     requests: AtomicU64,
     stall: Duration,
@@ -136,13 +141,44 @@ impl Client {
                 target: connection.target,
                 flavor: connection.flavor,
                 auth: connection.auth.clone(),
-                limit: Semaphore::new(options.parallelism.max(1)),
+                limit: Arc::new(Semaphore::new(options.parallelism.max(1))),
+                gate: None,
                 policy: options.policy,
                 requests: AtomicU64::new(0),
                 stall: options.stall,
                 notices: options.notices,
             }),
         })
+    }
+
+    /// A client on the same connection and credentials with a concurrency limit of its own
+    /// and no gate, for requests that must not queue behind the work (a lease's renewals).
+    pub fn apart(&self) -> Client {
+        self.derived(Arc::new(Semaphore::new(1)), None)
+    }
+
+    /// This client, sending writes only while `gate` says so (the same limit).
+    pub fn gated(&self, gate: WriteGate) -> Client {
+        self.derived(self.inner.limit.clone(), Some(gate))
+    }
+
+    fn derived(&self, limit: Arc<Semaphore>, gate: Option<WriteGate>) -> Client {
+        let inner = &self.inner;
+        Client {
+            inner: Arc::new(Inner {
+                http: inner.http.clone(),
+                base: inner.base.clone(),
+                target: inner.target,
+                flavor: inner.flavor,
+                auth: inner.auth.clone(),
+                limit,
+                gate,
+                policy: inner.policy,
+                requests: AtomicU64::new(0),
+                stall: inner.stall,
+                notices: inner.notices.clone(),
+            }),
+        }
     }
 
     /// HTTP requests sent so far, retries included.
@@ -269,6 +305,12 @@ impl Client {
                     (None, error, HeaderMap::new())
                 }
                 Err(Attempt::Credential(no_token)) => return Err(ApiError::NoToken(no_token)),
+                Err(Attempt::Gated) => {
+                    return Err(ApiError::LeaseLapsed {
+                        method: method.to_string(),
+                        path: shown,
+                    })
+                }
                 Err(Attempt::TooLarge) => {
                     return Err(ApiError::Decode {
                         method: method.to_string(),
@@ -325,6 +367,15 @@ impl Client {
                 stalled: false,
             })?;
         let headers = self.headers().await.map_err(Attempt::Credential)?;
+        // Asked at the last moment, after waiting for a slot: a lease can lapse meanwhile.
+        let refused = self
+            .inner
+            .gate
+            .as_ref()
+            .is_some_and(|may_write| !may_write());
+        if *method != Method::GET && refused {
+            return Err(Attempt::Gated);
+        }
         self.inner.requests.fetch_add(1, Ordering::Relaxed);
         // A stall is caught between bytes; an answer that trickles is bounded as a whole.
         let deadline = match body {
@@ -585,6 +636,8 @@ enum Attempt {
     TooLarge,
     /// No credential gave a token: nothing was sent, and trying again will not help.
     Credential(NoToken),
+    /// The write gate refused: nothing was sent.
+    Gated,
 }
 
 fn status_error(

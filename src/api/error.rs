@@ -28,6 +28,9 @@ pub enum ApiError {
     /// No Entra ID credential gave a token (each one tried is listed by `NoToken::tried`).
     #[error(transparent)]
     NoToken(super::entra::NoToken),
+    /// A write this client was told not to send any more: the project's lease lapsed.
+    #[error("{method} {path}: not sent: the lease on the project lapsed (this apply could not renew it in time, or it was removed); run `evalctl plan` to see what is left")]
+    LeaseLapsed { method: String, path: String },
     /// An id from the service that is not shaped like one: it is never put in a request.
     #[error("the service gave {kind} id {}, which is not an id (ids are letters, digits, `_` and `-`): evalctl does not send it in a request", crate::shown::quoted(id))]
     BadId {
@@ -77,7 +80,10 @@ impl ApiError {
             ApiError::Status(error) => error.status >= 500 || error.status == 408,
             ApiError::Transport { not_sent, .. } => !not_sent,
             ApiError::Decode { .. } => true,
-            ApiError::Setup(_) | ApiError::BadId { .. } | ApiError::NoToken(_) => false,
+            ApiError::Setup(_)
+            | ApiError::BadId { .. }
+            | ApiError::NoToken(_)
+            | ApiError::LeaseLapsed { .. } => false,
         }
     }
 

@@ -11,7 +11,7 @@ pub mod target;
 pub mod wire;
 
 pub(crate) use client::next_cursor;
-pub use client::{Client, Notices, Options, MAX_PAGES};
+pub use client::{Client, Notices, Options, WriteGate, MAX_PAGES};
 pub use error::ApiError;
 pub use state::{fetch, Fetch, Runs};
 pub use target::{Auth, AuthKind, Connection, Credential, Flavor, Secret, TargetError};

@@ -10,7 +10,7 @@ use super::plan::{plan_project, use_color};
 use super::session::Session;
 use super::wait;
 use super::{load_valid, runtime};
-use crate::api::{self, Fetch, Runs};
+use crate::api::{self, Client, Fetch, Runs};
 use crate::apply::{self, Outcome};
 use crate::cli::ApplyArgs;
 use crate::lock;
@@ -70,7 +70,8 @@ async fn run(
     };
     // The plan is computed and carried out under the lease, so what it saw is what it writes.
     let held = take_lease(session, &project, &args.lock, err).await?;
-    let written = write(session, args, source, out, err).await;
+    let writer = writer(session, held.as_ref());
+    let written = write(session, &writer, args, source, out, err).await;
     release(held, err).await?;
     let Written {
         plan,
@@ -124,6 +125,7 @@ struct Written {
 /// Plans (or checks the saved plan), shows the plan, asks, and carries it out.
 async fn write(
     session: &Session,
+    writer: &Client,
     args: &ApplyArgs,
     source: Source,
     out: &mut dyn Write,
@@ -154,7 +156,7 @@ async fn write(
         )?;
         writeln!(out).map_err(Error::Output)?;
         let uploads = remote.as_ref().map(|r| r.uploads.as_slice());
-        let (report, tally) = carry_out(session, &plan, uploads, out).await;
+        let (report, tally) = carry_out(writer, &plan, uploads, out).await;
         (Some(report), tally)
     };
     Ok(Written {
@@ -166,9 +168,18 @@ async fn write(
     })
 }
 
+/// The client that writes: while a lease is held, it sends no write once the lease may
+/// have lapsed.
+pub(crate) fn writer(session: &Session, held: Option<&lock::Held>) -> Client {
+    match held {
+        Some(held) => session.client.gated(held.gate()),
+        None => session.client.clone(),
+    }
+}
+
 /// Carries out an approved plan, printing each action's outcome as it finishes.
 pub(crate) async fn carry_out(
-    session: &Session,
+    client: &Client,
     plan: &Plan,
     uploads: Option<&[crate::api::wire::FileObject]>,
     out: &mut dyn Write,
@@ -183,7 +194,7 @@ pub(crate) async fn carry_out(
         // A line that cannot be written is found again by the final summary.
         let _ = render::outcome_line(&plan.actions[index], outcome, out);
     };
-    let report = apply::apply(&session.client, plan, uploads, &mut told).await;
+    let report = apply::apply(client, plan, uploads, &mut told).await;
     (report, tally)
 }
 

@@ -4,7 +4,7 @@
 
 use std::io::Write;
 
-use super::apply::{carry_out, confirm, release, say, take_lease};
+use super::apply::{carry_out, confirm, release, say, take_lease, writer};
 use super::plan::use_color;
 use super::session::Session;
 use super::{load_valid, runtime};
@@ -34,13 +34,15 @@ async fn collect(
     err: &mut dyn Write,
 ) -> Result<u8, Error> {
     let held = take_lease(session, project, &args.lock, err).await?;
-    let result = delete(session, project, args, out, err).await;
+    let writer = writer(session, held.as_ref());
+    let result = delete(session, &writer, project, args, out, err).await;
     release(held, err).await?;
     result
 }
 
 async fn delete(
     session: &Session,
+    writer: &crate::api::Client,
     project: &str,
     args: &GcArgs,
     out: &mut dyn Write,
@@ -85,7 +87,7 @@ async fn delete(
         err,
     )?;
     writeln!(out).map_err(Error::Output)?;
-    let (_, tally) = carry_out(session, &plan, None, out).await;
+    let (_, tally) = carry_out(writer, &plan, None, out).await;
     say(err, &render::summary(tally, None))?;
     match tally.failed + tally.skipped {
         0 => Ok(0),

@@ -8,7 +8,9 @@ use std::time::{Duration, Instant};
 use serde_json::{json, Value};
 
 use super::{lease_body, leases, standing, Holder, Lease, Standing, TOKEN, UNTIL};
-use crate::api::{ApiError, Client};
+use parking_lot::Mutex;
+
+use crate::api::{ApiError, Client, WriteGate};
 use crate::plan::tags::Metadata;
 
 /// How a lease is taken.
@@ -63,11 +65,15 @@ fn described(lease: &Lease, now: i64) -> String {
 }
 
 /// A lease this process holds. Release it when the writing is done; a process that dies
-/// holding one leaves it to expire.
+/// holding one leaves it to expire. Writes go through `gate()`: once the lease may have
+/// lapsed (no renewal confirmed in time, or it was removed), no write is sent.
 pub struct Held {
+    /// Apart from the work's client: renewals and the release never queue behind it.
     client: Client,
     id: String,
     lost: Arc<AtomicBool>,
+    /// Until when this process knows the lease holds, by its own clock.
+    deadline: Arc<Mutex<Instant>>,
     renewal: tokio::task::JoinHandle<()>,
 }
 
@@ -77,10 +83,16 @@ impl Held {
         &self.id
     }
 
-    /// Whether a renewal found the lease gone (removed by `force-unlock`, or taken over
-    /// after this process could not renew it for a whole ttl).
+    /// Whether the lease may be gone: a renewal found it removed (`force-unlock`, or taken
+    /// over), or none was confirmed in time.
     pub fn lost(&self) -> bool {
-        self.lost.load(Ordering::Relaxed)
+        !holds(&self.lost, &self.deadline)
+    }
+
+    /// What a client asks before each write: whether the lease still holds.
+    pub fn gate(&self) -> WriteGate {
+        let (lost, deadline) = (self.lost.clone(), self.deadline.clone());
+        Arc::new(move || holds(&lost, &deadline))
     }
 
     /// Stops renewing and deletes the lease; one already gone is released too.
@@ -91,6 +103,16 @@ impl Held {
             done => done,
         }
     }
+}
+
+fn holds(lost: &AtomicBool, deadline: &Mutex<Instant>) -> bool {
+    !lost.load(Ordering::Relaxed) && Instant::now() < *deadline.lock()
+}
+
+/// How long after a create or renewal was sent this process counts on its lease: the ttl,
+/// less a margin for the service clock's lead over the estimate of it and for latency.
+fn counted_on(ttl: Duration) -> Duration {
+    ttl.saturating_sub((ttl / 6).max(Duration::from_secs(2)))
 }
 
 /// Ties in a row before giving up: each one means another apply started in the same second.
@@ -110,12 +132,14 @@ pub async fn take(
     let started = Instant::now();
     let mut ties = 0;
     loop {
-        let attempt = Attempt::create(client, project, holder, options.ttl).await?;
+        let mut attempt = Attempt::create(client, project, holder, options.ttl).await?;
         let settled = attempt
             .settle(client, project, options, started, tell)
             .await;
         match settled {
             Ok(Settled::Held) => return Ok(attempt.hold(client, options.ttl)),
+            // Its own lease lapsed while it waited (renewals failed): a fresh attempt.
+            Ok(Settled::Lapsed) => attempt.abandon(client).await,
             Ok(Settled::Tied) => {
                 attempt.abandon(client).await;
                 ties += 1;
@@ -150,6 +174,7 @@ pub async fn take(
 enum Settled {
     Held,
     Tied,
+    Lapsed,
     Behind(Lease, i64),
 }
 
@@ -160,6 +185,8 @@ struct Attempt {
     /// When the service's answer arrived: the service's clock read `created_at` then or
     /// a little earlier, so `created_at` plus the time since never runs ahead of it.
     answered: Instant,
+    /// When the last create or renewal that succeeded was sent.
+    confirmed: Instant,
     metadata: Metadata,
 }
 
@@ -171,6 +198,7 @@ impl Attempt {
         ttl: Duration,
     ) -> Result<Attempt, LockError> {
         let token = uuid::Uuid::new_v4().to_string();
+        let sent = Instant::now();
         let ttl_seconds = i64::try_from(ttl.as_secs()).unwrap_or(i64::MAX).max(1);
         let body = lease_body(project, &token, holder, ttl_seconds);
         let created = match client.create_eval(&body).await {
@@ -191,12 +219,13 @@ impl Attempt {
             id: created.id,
             created_at: created.created_at,
             answered: Instant::now(),
+            confirmed: sent,
             metadata,
         })
     }
 
     async fn settle(
-        &self,
+        &mut self,
         client: &Client,
         project: &str,
         options: LockOptions,
@@ -204,13 +233,22 @@ impl Attempt {
         tell: &mut dyn FnMut(&str),
     ) -> Result<Settled, LockError> {
         let mut told = false;
-        let mut renewed = Instant::now();
         let mut unseen = 0;
         loop {
             let listed = leases(&client.list_evals().await?, project);
             let now = service_now(self.created_at, self.answered);
-            match standing((&self.id, self.created_at), &listed, now) {
+            let own_live = listed
+                .iter()
+                .any(|lease| lease.id == self.id && lease.is_live(now));
+            let standing = standing((&self.id, self.created_at), &listed, now);
+            if standing != Standing::Unseen && !own_live {
+                return Ok(Settled::Lapsed);
+            }
+            match standing {
                 Standing::Held => {
+                    // Held with a fresh confirmation: a wait may have left the last one old.
+                    self.renew_if_due(client, options.ttl, options.ttl / 6)
+                        .await?;
                     remove_expired(client, &listed, now).await;
                     return Ok(Settled::Held);
                 }
@@ -239,45 +277,75 @@ impl Attempt {
                         ));
                     }
                     // While it waits, this attempt keeps its place in line.
-                    if renewed.elapsed() >= options.ttl / 3 {
-                        renew(client, self, options.ttl).await?;
-                        renewed = Instant::now();
-                    }
-                    tokio::time::sleep(POLL.min(options.wait - waited)).await;
+                    self.renew_if_due(client, options.ttl, options.ttl / 3)
+                        .await?;
+                    let poll = POLL.min(options.ttl / 6).min(options.wait - waited);
+                    tokio::time::sleep(poll).await;
                 }
             }
         }
     }
 
+    /// Renews the lease when its last confirmation is older than `due`.
+    async fn renew_if_due(
+        &mut self,
+        client: &Client,
+        ttl: Duration,
+        due: Duration,
+    ) -> Result<(), ApiError> {
+        if self.confirmed.elapsed() >= due {
+            let sent = Instant::now();
+            renew(&client.apart(), self, ttl).await?;
+            self.confirmed = sent;
+        }
+        Ok(())
+    }
+
     fn hold(&self, client: &Client, ttl: Duration) -> Held {
+        let client = client.apart();
         let lost = Arc::new(AtomicBool::new(false));
+        let deadline = Arc::new(Mutex::new(self.confirmed + counted_on(ttl)));
         let renewal = {
-            let (client, lost) = (client.clone(), lost.clone());
+            let (client, lost, deadline) = (client.clone(), lost.clone(), deadline.clone());
             let attempt = Attempt {
                 id: self.id.clone(),
                 created_at: self.created_at,
                 answered: self.answered,
+                confirmed: self.confirmed,
                 metadata: self.metadata.clone(),
             };
             tokio::spawn(async move {
+                // Beats are counted from the last confirmation, so the first renewal comes
+                // a third of the ttl after the lease was last confirmed, not after it was held.
+                let mut next = attempt.confirmed + ttl / 3;
                 loop {
-                    tokio::time::sleep(ttl / 3).await;
+                    tokio::time::sleep_until(tokio::time::Instant::from_std(next)).await;
+                    // A lease not confirmed in time may be another's now: never revive it.
+                    if !holds(&lost, &deadline) {
+                        lost.store(true, Ordering::Relaxed);
+                        return;
+                    }
+                    let sent = Instant::now();
                     match renew(&client, &attempt, ttl).await {
+                        Ok(()) => {
+                            *deadline.lock() = sent + counted_on(ttl);
+                            next = sent + ttl / 3;
+                        }
                         Err(error) if error.status() == Some(404) => {
                             lost.store(true, Ordering::Relaxed);
                             return;
                         }
-                        // A failed renewal is tried again at the next beat: the lease
-                        // lasts three of them.
-                        _ => {}
+                        // A failed renewal is tried again soon, while the lease still holds.
+                        Err(_) => next = Instant::now() + ttl / 10,
                     }
                 }
             })
         };
         Held {
-            client: client.clone(),
+            client,
             id: self.id.clone(),
             lost,
+            deadline,
             renewal,
         }
     }
