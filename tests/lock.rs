@@ -89,6 +89,7 @@ async fn assert_written_once(base: &str) {
             .filter_map(|r| r.metadata.get("evalctl_key").map(String::as_str))
             .collect();
         let all = keys.len();
+        keys.sort_unstable();
         keys.dedup();
         assert_eq!(keys.len(), all, "one run per run key on {}", eval.id);
         runs += all;
