@@ -7,6 +7,7 @@ pub mod api;
 pub mod apply;
 pub mod cli;
 mod commands;
+pub mod compare;
 pub mod emulator;
 pub mod gate;
 pub mod lock;
