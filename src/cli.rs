@@ -31,6 +31,9 @@ pub enum Command {
     Runs(RunsArgs),
     /// List the output items of one run, with the service's filters and paging.
     Results(ResultsArgs),
+    /// Compare two runs of a run key, row by row: per grader and overall, the pass rates,
+    /// their difference with a 95% interval, the exact McNemar p-value and a verdict.
+    Compare(CompareArgs),
     /// One Markdown document for a pull-request comment: the gates' verdicts, the runs the
     /// manifests want (status, pass rates), and the plan, under 65,000 characters.
     Report(ReportArgs),
@@ -138,6 +141,29 @@ pub struct LockArgs {
     /// blocks others this long).
     #[arg(long, default_value = "60s", value_parser = parse_lock_ttl, hide = true)]
     pub lock_ttl: std::time::Duration,
+}
+
+#[derive(Debug, Args)]
+pub struct CompareArgs {
+    /// The eval key.
+    pub eval_key: String,
+    /// The run key.
+    pub run_key: String,
+    /// The run to compare with [default: the completed run of the key before --new]; a run
+    /// id, or a run key (its newest run).
+    #[arg(long, value_name = "RUN")]
+    pub base: Option<String>,
+    /// The run to judge [default: the newest run of the key]; a run id or a run key.
+    #[arg(long, value_name = "RUN")]
+    pub new: Option<String>,
+    /// The project directory.
+    #[arg(long, short = 'p', value_name = "DIR", default_value = ".")]
+    pub project: PathBuf,
+    #[command(flatten)]
+    pub target: TargetArgs,
+    /// How to print the comparison.
+    #[arg(long, short = 'o', value_enum, default_value_t = PlanFormat::Human)]
+    pub output: PlanFormat,
 }
 
 #[derive(Debug, Args)]

@@ -569,6 +569,16 @@ impl Client {
             .word("output_items"))
     }
 
+    /// Every output item of a run, page after page.
+    pub async fn all_output_items(
+        &self,
+        eval_id: &str,
+        run_id: &str,
+    ) -> Result<Vec<Value>, ApiError> {
+        let path = Client::output_items_path(eval_id, run_id)?;
+        self.list_all(&path, &[("order", "asc")]).await
+    }
+
     /// One page of output items with the service's own filters.
     pub async fn output_items(
         &self,

@@ -2,6 +2,7 @@
 //! capture both; `validate` and `schema` need no service.
 
 pub(crate) mod apply;
+pub(crate) mod compare;
 pub(crate) mod gc;
 pub(crate) mod import;
 pub(crate) mod init;

@@ -20,7 +20,19 @@ pub fn mcnemar_exact(b: u64, c: u64) -> f64 {
         return 1.0;
     }
     let k = b.min(c);
-    // In logarithms: exact for any n, where 2^n and C(n, i) overflow.
+    if n <= 120 {
+        // Exactly, in integers: C(n, i) fits u128 below n = 128, and dividing by 2^n only
+        // moves the exponent, so the p-value is the correctly rounded double.
+        let mut term: u128 = 1;
+        let mut tail: u128 = 1;
+        for i in 1..=u128::from(k) {
+            term = term * (u128::from(n) - i + 1) / i;
+            tail += term;
+        }
+        let exponent = i32::try_from(n).unwrap_or(i32::MAX);
+        return (2.0 * tail as f64 * 2f64.powi(-exponent)).min(1.0);
+    }
+    // In logarithms beyond, where C(n, i) overflows.
     let ln_half_n = n as f64 * 0.5f64.ln();
     let tail: f64 = (0..=k).map(|i| (ln_choose(n, i) + ln_half_n).exp()).sum();
     (2.0 * tail).min(1.0)

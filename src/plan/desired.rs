@@ -42,6 +42,8 @@ pub struct DesiredEval {
     pub protect: bool,
     /// The id of an existing eval to adopt (`adopt:`).
     pub adopt: Option<String>,
+    /// The item field `compare` pairs rows by (`pair_by: item.<field>` without `item.`).
+    pub pair_by: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -227,6 +229,11 @@ fn desired_eval(project: &Project, key: &str, eval: &manifest::DesiredEval) -> D
         runs,
         protect: spec.protect,
         adopt: spec.adopt.clone(),
+        pair_by: spec
+            .pair_by
+            .as_deref()
+            .and_then(|p| p.strip_prefix("item."))
+            .map(String::from),
     }
 }
 

@@ -82,6 +82,7 @@ fn eval(key: &str, operation: &str, runs: &[(&str, &str)]) -> DesiredEval {
         spec_hash,
         protect: false,
         adopt: None,
+        pair_by: None,
     }
 }
 

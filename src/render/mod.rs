@@ -6,6 +6,7 @@
 //! are given, so every output is deterministic and testable.
 
 mod apply_report;
+mod compare;
 mod csv;
 mod diagnostics;
 mod field_change;
@@ -24,6 +25,7 @@ mod text_diff;
 mod view;
 
 pub use apply_report::{outcome_line, summary, Tally, Waited};
+pub use compare::{comparison_human, comparison_json, comparison_markdown};
 pub use diagnostics::{diagnostics_github, diagnostics_json};
 pub use items::{
     items_csv, items_json, items_jsonl, items_table, paging, ItemFormat, ItemPage, ItemStream,

@@ -266,8 +266,38 @@ impl<'a> EvalChecker<'a> {
             sample: self.sample_access(),
         };
         self.check_graders(&namespaces);
+        if let Some(pair_by) = eval.pair_by {
+            self.check_pair_by(pair_by, namespaces.item_schema, &base.key("pair_by"));
+        }
         for (run_key, run) in &eval.runs {
             self.check_run(run_key, run, &namespaces, validator, &shared.data);
+        }
+    }
+
+    /// `pair_by: item.<field>`, a field the item schema declares when it declares any.
+    fn check_pair_by(
+        &mut self,
+        pair_by: &str,
+        item_schema: Option<&serde_json::Value>,
+        path: &FieldPath,
+    ) {
+        let Some(field) = pair_by
+            .strip_prefix("item.")
+            .filter(|f| !f.is_empty() && !f.contains('.'))
+        else {
+            self.error(path, format!("expected `item.<field>`, found `{pair_by}`"))
+                .notes
+                .push("help: name a field of the item that identifies a row across data versions, e.g. `item.id`".into());
+            return;
+        };
+        let properties = item_schema
+            .and_then(|s| s.get("properties"))
+            .and_then(serde_json::Value::as_object);
+        if properties.is_some_and(|p| !p.contains_key(field)) {
+            self.error(
+                path,
+                format!("`{field}` is not a property of the item schema"),
+            );
         }
     }
 

@@ -22,6 +22,7 @@ pub(crate) struct PartialEval<'a> {
     pub runs: BTreeMap<&'a str, PartialRun<'a>>,
     /// `protect: true`: one more tag on the service.
     pub protect: bool,
+    pub pair_by: Option<&'a str>,
 }
 
 pub(crate) struct PartialRun<'a> {
@@ -130,6 +131,7 @@ impl<'a> PartialEval<'a> {
                 .collect(),
             runs: runs.collect(),
             protect: spec.protect,
+            pair_by: spec.pair_by.as_deref(),
         }
     }
 
@@ -162,6 +164,7 @@ impl<'a> PartialEval<'a> {
                 .collect(),
             runs: runs.collect(),
             protect: typed::<bool>(eval.get("protect")).unwrap_or(false),
+            pair_by: eval.get("pair_by").and_then(Node::as_str),
         }
     }
 }

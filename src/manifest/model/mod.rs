@@ -68,6 +68,10 @@ pub struct EvalSpec {
     /// differs. Written by `evalctl import`; inert once the eval is managed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub adopt: Option<String>,
+    /// How `compare` pairs the rows of two runs: `item.<field>`, a field that identifies a
+    /// row across data versions (default: identical item content).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pair_by: Option<String>,
 }
 
 /// Project settings in `evalctl.yaml` at the project root.

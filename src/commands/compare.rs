@@ -1,0 +1,82 @@
+//! `evalctl compare EVAL_KEY RUN_KEY`: finds the two runs (the newest of the key and the
+//! completed one before it, across replacements, unless named), fetches every output item of
+//! both, and hands them to `compare::run_comparison`, then to a printer.
+
+use std::io::Write;
+
+use super::runs::{history, project_evals};
+use super::{load_valid, runtime};
+use crate::cli::{CompareArgs, PlanFormat};
+use crate::compare::runs::{named, previous_completed, runs_of_key, KeyedRun};
+use crate::compare::{run_comparison, RunComparison, RunRef};
+use crate::render;
+use crate::Error;
+
+pub(crate) fn compare(
+    args: &CompareArgs,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> Result<u8, Error> {
+    let project = load_valid(&args.project, false, err)?;
+    let remote = history(&project, &args.target, Some(&args.eval_key), err)?;
+    let evals = project_evals(&remote, &project, Some(&args.eval_key))?;
+    let runs = runs_of_key(&evals, &args.run_key);
+    let not_found = |what: &str| {
+        Error::NotFound(format!(
+            "eval `{}` has no {what} of run key `{}`",
+            args.eval_key, args.run_key
+        ))
+    };
+    let new = match &args.new {
+        Some(name) => named(&runs, &evals, name).ok_or_else(|| not_found("such run"))?,
+        None => *runs.first().ok_or_else(|| not_found("run"))?,
+    };
+    let base = match &args.base {
+        Some(name) => named(&runs, &evals, name).ok_or_else(|| not_found("such run"))?,
+        None => previous_completed(&runs, new.run)
+            .ok_or_else(|| not_found("completed run before the newest to compare with"))?,
+    };
+    let manifest = project.evals.get(&args.eval_key);
+    let pair_by = manifest
+        .and_then(|e| e.spec.pair_by.as_deref())
+        .and_then(|p| p.strip_prefix("item."));
+    let graders: Vec<String> = new
+        .eval
+        .testing_criteria
+        .iter()
+        .filter_map(|g| g["name"].as_str().map(String::from))
+        .collect();
+    let compared = runtime()?.block_on(async {
+        let session = super::session::Session::open(&project, &args.target, err).await?;
+        let items = |k: KeyedRun<'_>| {
+            let client = session.client.clone();
+            let (eval_id, run_id) = (k.eval.id.clone(), k.run.id.clone());
+            async move { client.all_output_items(&eval_id, &run_id).await }
+        };
+        let fetched = tokio::try_join!(items(base), items(new));
+        session.close().await;
+        let (base_items, new_items) = fetched?;
+        Ok::<RunComparison, Error>(run_comparison(
+            (&args.eval_key, &args.run_key),
+            pair_by,
+            (run_ref(base), &base_items),
+            (run_ref(new), &new_items),
+            &graders,
+        ))
+    })?;
+    let printed = match args.output {
+        PlanFormat::Human => render::comparison_human(&compared, out),
+        PlanFormat::Json => render::comparison_json(&compared, out),
+        PlanFormat::Markdown => render::comparison_markdown(&compared, out),
+    };
+    printed.map_err(Error::Output)?;
+    Ok(0)
+}
+
+fn run_ref(keyed: KeyedRun<'_>) -> RunRef {
+    RunRef {
+        run_id: keyed.run.id.clone(),
+        eval_id: keyed.eval.id.clone(),
+        created_at: keyed.run.created_at,
+    }
+}

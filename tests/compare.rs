@@ -1,0 +1,115 @@
+//! `evalctl compare` against the emulator with real graded runs: two versions of a data file
+//! under one run key, rows paired by `pair_by`, the counts and the exact McNemar p-value
+//! checked by hand, and the verdict.
+
+mod common;
+mod emulator_support;
+
+use common::write;
+use emulator_support::{config, start};
+use serde_json::Value;
+
+const EVALS: &str = r#"evals:
+  qa:
+    pair_by: item.id
+    data_source_config:
+      type: custom
+      item_schema: { type: object, properties: { id: { type: integer }, answer: { type: string } }, required: [id, answer] }
+    testing_criteria:
+      - { type: string_check, name: right, input: "{{item.answer}}", reference: "yes", operation: eq }
+    runs:
+      nightly:
+        data_source: { type: jsonl, source: { type: file, path: data/qa.jsonl } }
+"#;
+
+/// Rows 0..30; `wrong` of them answer "no"; `extra` adds a row the other version lacks.
+fn rows(wrong: &[u64], extra: bool) -> String {
+    let mut text: String = (0..30)
+        .map(|id| {
+            let answer = if wrong.contains(&id) { "no" } else { "yes" };
+            format!("{{\"item\": {{\"id\": {id}, \"answer\": \"{answer}\"}}}}\n")
+        })
+        .collect();
+    if extra {
+        text.push_str("{\"item\": {\"id\": 99, \"answer\": \"yes\"}}\n");
+    }
+    text
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_newest_run_is_compared_with_the_previous_one_row_by_row() {
+    let server = start(config()).await;
+    let base = server.base_url();
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    write(dir.path(), "evalctl.yaml", "project: compare-test\n");
+    write(dir.path(), "evals.yaml", EVALS);
+    write(dir.path(), "data/qa.jsonl", &rows(&[0], false));
+    let first = common::evalctl_on(
+        dir.path(),
+        &["apply", "--auto-approve", "--wait"],
+        &base,
+        &[],
+    )
+    .await;
+    assert_eq!(first.code, 0, "{}", first.transcript());
+    let none = common::evalctl_on(dir.path(), &["compare", "qa", "nightly"], &base, &[]).await;
+    assert_eq!(none.code, 1, "{}", none.transcript());
+    assert!(
+        none.stderr.contains("no completed run before the newest"),
+        "{}",
+        none.stderr
+    );
+
+    // The new data breaks 12 rows that passed (and keeps row 0 failing), and adds one.
+    let broken: Vec<u64> = std::iter::once(0).chain(10..22).collect();
+    write(dir.path(), "data/qa.jsonl", &rows(&broken, true));
+    let second = common::evalctl_on(
+        dir.path(),
+        &["apply", "--auto-approve", "--wait"],
+        &base,
+        &[],
+    )
+    .await;
+    assert_eq!(second.code, 0, "{}", second.transcript());
+
+    let json = common::evalctl_on(
+        dir.path(),
+        &["compare", "qa", "nightly", "-o", "json"],
+        &base,
+        &[],
+    )
+    .await;
+    assert_eq!(json.code, 0, "{}", json.transcript());
+    let compared: Value = serde_json::from_str(&json.stdout).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(compared["pair_by"], "item.id");
+    assert_eq!(
+        (
+            compared["paired_rows"].as_u64(),
+            compared["unpaired_new"].as_u64()
+        ),
+        (Some(30), Some(1))
+    );
+    let right = &compared["graders"][0];
+    assert_eq!(right["name"], "right");
+    assert_eq!(
+        (
+            right["pass_to_fail"].as_u64(),
+            right["fail_to_pass"].as_u64()
+        ),
+        (Some(12), Some(0))
+    );
+    // Exact McNemar for (12, 0): 2 / 2^12.
+    assert_eq!(right["p_value"].as_f64(), Some(2.0 / 4096.0));
+    assert_eq!(right["base_pass_rate"].as_f64(), Some(29.0 / 30.0));
+    assert_eq!(right["new_pass_rate"].as_f64(), Some(17.0 / 30.0));
+    assert_eq!(right["verdict"], "regressed");
+    assert_eq!(compared["overall"]["verdict"], "regressed");
+    assert_eq!(compared["regressed_total"], 12);
+    assert_eq!(compared["regressed_items"][0]["pair_key"], "10");
+
+    let human = common::evalctl_on(dir.path(), &["compare", "qa", "nightly"], &base, &[]).await;
+    assert_eq!(human.code, 0, "{}", human.transcript());
+    assert!(human.stdout.contains("paired 30 rows by item.id; 1 of the new run's and 0 of the base run's could not be paired"), "{}", human.stdout);
+    assert!(human.stdout.contains("regressed"), "{}", human.stdout);
+    server.shutdown().await;
+}
