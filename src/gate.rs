@@ -3,7 +3,9 @@
 //! an exit code by others.
 
 use crate::api::wire::{grader_name, EvalRun};
-use crate::manifest::model::Gate;
+use crate::compare::pairing::Comparison;
+use crate::compare::RunComparison;
+use crate::manifest::model::{Gate, Regression};
 
 /// One grader's results in a run.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -50,11 +52,62 @@ pub enum Check {
     /// The run reports nothing for the grader the gate names (it did not grade, or the
     /// service names graders differently): the gate cannot pass.
     NoResults,
+    /// The run against its baseline: the drop in pass rate, and how significant it is.
+    Regression {
+        baseline: String,
+        drop: f64,
+        max_drop: f64,
+        p_value: f64,
+        alpha: f64,
+        passed: bool,
+    },
+    /// No earlier completed run of the key: nothing to regress from, so it passes.
+    NoBaseline,
 }
 
 impl Check {
     pub fn passed(&self) -> bool {
-        matches!(self, Check::Rate { passed: true, .. })
+        matches!(
+            self,
+            Check::Rate { passed: true, .. }
+                | Check::Regression { passed: true, .. }
+                | Check::NoBaseline
+        )
+    }
+}
+
+/// Whether a gate compares the run with its baseline, overall or for a grader.
+pub fn needs_baseline(gate: &Gate) -> bool {
+    gate.regression.is_some() || gate.graders.values().any(|g| g.regression.is_some())
+}
+
+/// The regression check of the whole run (`grader` `None`) or of one grader.
+fn against(rule: &Regression, compared: Option<&RunComparison>, grader: Option<&str>) -> Check {
+    let Some(compared) = compared else {
+        return Check::NoBaseline;
+    };
+    let comparison = match grader {
+        None => Some(&compared.overall),
+        Some(name) => compared.graders.iter().find(|g| g.name == name),
+    };
+    match comparison {
+        Some(comparison) => regression(rule, comparison, &compared.base.run_id),
+        None => Check::NoResults,
+    }
+}
+
+/// A regression check: it fails only when the drop is larger than allowed AND significant,
+/// so a drop within noise passes however large it looks.
+fn regression(rule: &Regression, compared: &Comparison, baseline: &str) -> Check {
+    let drop = -compared.delta;
+    let significant = compared.p_value < rule.alpha;
+    Check::Regression {
+        baseline: baseline.to_string(),
+        drop,
+        max_drop: rule.max_drop,
+        p_value: compared.p_value,
+        alpha: rule.alpha,
+        passed: !(drop > rule.max_drop + EPSILON && significant),
     }
 }
 
@@ -81,7 +134,9 @@ fn rate(rate: f64, min: f64) -> Check {
     }
 }
 
-pub fn judge(gate: &Gate, run: &EvalRun) -> Verdict {
+/// Every check of `gate` for `run`; `compared` is the run against its baseline, `None` when
+/// the key has no earlier completed run (or the gate compares nothing).
+pub fn judge(gate: &Gate, run: &EvalRun, compared: Option<&RunComparison>) -> Verdict {
     let counts = run.result_counts.unwrap_or_default();
     let graders = grader_results(run);
     let mut checks = Vec::new();
@@ -91,12 +146,23 @@ pub fn judge(gate: &Gate, run: &EvalRun) -> Verdict {
             rate(ratio(counts.passed, counts.total), min),
         ));
     }
+    if let Some(rule) = &gate.regression {
+        checks.push((Scope::Overall, against(rule, compared, None)));
+    }
     for (name, grader_gate) in &gate.graders {
-        let check = match graders.iter().find(|g| &g.name == name) {
-            Some(g) => rate(ratio(g.passed, g.graded), grader_gate.min_pass_rate),
-            None => Check::NoResults,
-        };
-        checks.push((Scope::Grader(name.clone()), check));
+        if let Some(min) = grader_gate.min_pass_rate {
+            let check = match graders.iter().find(|g| &g.name == name) {
+                Some(g) => rate(ratio(g.passed, g.graded), min),
+                None => Check::NoResults,
+            };
+            checks.push((Scope::Grader(name.clone()), check));
+        }
+        if let Some(rule) = &grader_gate.regression {
+            checks.push((
+                Scope::Grader(name.clone()),
+                against(rule, compared, Some(name)),
+            ));
+        }
     }
     Verdict { checks }
 }
@@ -132,13 +198,15 @@ mod tests {
     fn gate(min: Option<f64>, graders: &[(&str, f64)]) -> Gate {
         Gate {
             min_pass_rate: min,
+            regression: None,
             graders: graders
                 .iter()
                 .map(|(name, min)| {
                     (
                         name.to_string(),
                         GraderGate {
-                            min_pass_rate: *min,
+                            min_pass_rate: Some(*min),
+                            regression: None,
                         },
                     )
                 })
@@ -151,6 +219,7 @@ mod tests {
         let verdict = judge(
             &gate(Some(0.8), &[("exact", 0.5)]),
             &run(4, 5, &[("exact", 2, 3)]),
+            None,
         );
         assert!(!verdict.passed());
         assert_eq!(
@@ -181,6 +250,7 @@ mod tests {
         let verdict = judge(
             &gate(None, &[("fuzzy", 0.1)]),
             &run(5, 5, &[("exact", 5, 0)]),
+            None,
         );
         assert_eq!(
             verdict.checks,
@@ -191,8 +261,8 @@ mod tests {
 
     #[test]
     fn an_empty_run_passes_no_minimum_above_zero() {
-        assert!(!judge(&gate(Some(0.1), &[]), &run(0, 0, &[])).passed());
-        assert!(judge(&gate(Some(0.0), &[]), &run(0, 0, &[])).passed());
-        assert!(judge(&gate(None, &[]), &run(0, 3, &[])).passed());
+        assert!(!judge(&gate(Some(0.1), &[]), &run(0, 0, &[]), None).passed());
+        assert!(judge(&gate(Some(0.0), &[]), &run(0, 0, &[]), None).passed());
+        assert!(judge(&gate(None, &[]), &run(0, 3, &[]), None).passed());
     }
 }

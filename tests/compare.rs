@@ -113,3 +113,86 @@ async fn the_newest_run_is_compared_with_the_previous_one_row_by_row() {
     assert!(human.stdout.contains("regressed"), "{}", human.stdout);
     server.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_regression_gate_fails_on_a_significant_drop_and_not_on_noise() {
+    let server = start(config()).await;
+    let base = server.base_url();
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    write(dir.path(), "evalctl.yaml", "project: compare-test\n");
+    let gated = format!(
+        "{EVALS}        gate: {{ regression: {{ baseline: previous, max_drop: 0.02, alpha: 0.05 }} }}\n"
+    );
+    write(dir.path(), "evals.yaml", &gated);
+    let apply = || {
+        common::evalctl_on(
+            dir.path(),
+            &["apply", "--auto-approve", "--wait"],
+            &base,
+            &[],
+        )
+    };
+
+    write(dir.path(), "data/qa.jsonl", &rows(&[], false));
+    let first = apply().await;
+    assert_eq!(first.code, 0, "{}", first.transcript());
+    assert!(
+        first
+            .stdout
+            .contains("gate overall: no earlier completed run to compare with: passed"),
+        "{}",
+        first.stdout
+    );
+
+    // 3 of 30 rows break: a 10% drop, over max_drop, but (3, 0) discordant pairs are noise.
+    write(dir.path(), "data/qa.jsonl", &rows(&[1, 2, 3], false));
+    let noisy = apply().await;
+    assert_eq!(noisy.code, 0, "{}", noisy.transcript());
+    assert!(
+        noisy
+            .stdout
+            .contains("gate overall: pass rate -10.0% against run evalrun_"),
+        "{}",
+        noisy.stdout
+    );
+    assert!(
+        noisy.stdout.contains("p = 0.2500: passed"),
+        "{}",
+        noisy.stdout
+    );
+
+    // 12 more break against that baseline: significant, and the gate fails (exit 3).
+    let broken: Vec<u64> = [1, 2, 3].into_iter().chain(10..22).collect();
+    write(dir.path(), "data/qa.jsonl", &rows(&broken, false));
+    let regressed = apply().await;
+    assert_eq!(regressed.code, 3, "{}", regressed.transcript());
+    assert!(
+        regressed
+            .stdout
+            .contains("gate overall: pass rate -40.0% against run evalrun_"),
+        "{}",
+        regressed.stdout
+    );
+    assert!(
+        regressed.stdout.contains("p = 0.0005: FAILED"),
+        "{}",
+        regressed.stdout
+    );
+
+    // Values out of range are refused by validate.
+    write(
+        dir.path(),
+        "evals.yaml",
+        &gated.replace("alpha: 0.05", "alpha: 2"),
+    );
+    let invalid = common::evalctl(dir.path(), &["validate"]);
+    assert_eq!(invalid.code, 1, "{}", invalid.transcript());
+    assert!(
+        invalid
+            .stderr
+            .contains("evals.qa.runs.nightly.gate.regression.alpha"),
+        "{}",
+        invalid.stderr
+    );
+    server.shutdown().await;
+}

@@ -96,7 +96,10 @@ async fn run(
         _ => Ok(Vec::new()),
     };
     let waited = match watched {
-        Ok(watched) => wait::wait(&session.client, &watched, args.timeout, out, err).await,
+        Ok(watched) => {
+            let project = &plan.project;
+            wait::wait(&session.client, project, &watched, args.timeout, out, err).await
+        }
         Err(error) => Err(error),
     };
     let waited = match waited {

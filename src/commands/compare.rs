@@ -6,9 +6,11 @@ use std::io::Write;
 
 use super::runs::{history, project_evals};
 use super::{load_valid, runtime};
+use crate::api::{self, Client, Fetch, Runs};
 use crate::cli::{CompareArgs, PlanFormat};
 use crate::compare::runs::{named, previous_completed, runs_of_key, KeyedRun};
 use crate::compare::{run_comparison, RunComparison, RunRef};
+use crate::plan::RemoteEval;
 use crate::render;
 use crate::Error;
 
@@ -40,29 +42,12 @@ pub(crate) fn compare(
     let pair_by = manifest
         .and_then(|e| e.spec.pair_by.as_deref())
         .and_then(|p| p.strip_prefix("item."));
-    let graders: Vec<String> = new
-        .eval
-        .testing_criteria
-        .iter()
-        .filter_map(|g| g["name"].as_str().map(String::from))
-        .collect();
     let compared = runtime()?.block_on(async {
         let session = super::session::Session::open(&project, &args.target, err).await?;
-        let items = |k: KeyedRun<'_>| {
-            let client = session.client.clone();
-            let (eval_id, run_id) = (k.eval.id.clone(), k.run.id.clone());
-            async move { client.all_output_items(&eval_id, &run_id).await }
-        };
-        let fetched = tokio::try_join!(items(base), items(new));
+        let keys = (args.eval_key.as_str(), args.run_key.as_str());
+        let compared = compare_pair(&session.client, keys, pair_by, base, new).await;
         session.close().await;
-        let (base_items, new_items) = fetched?;
-        Ok::<RunComparison, Error>(run_comparison(
-            (&args.eval_key, &args.run_key),
-            pair_by,
-            (run_ref(base), &base_items),
-            (run_ref(new), &new_items),
-            &graders,
-        ))
+        compared
     })?;
     let printed = match args.output {
         PlanFormat::Human => render::comparison_human(&compared, out),
@@ -71,6 +56,67 @@ pub(crate) fn compare(
     };
     printed.map_err(Error::Output)?;
     Ok(0)
+}
+
+/// Two runs of a key compared: every output item of both fetched (at once), then paired.
+pub(crate) async fn compare_pair(
+    client: &Client,
+    (eval_key, run_key): (&str, &str),
+    pair_by: Option<&str>,
+    base: KeyedRun<'_>,
+    new: KeyedRun<'_>,
+) -> Result<RunComparison, Error> {
+    let (base_items, new_items) = tokio::try_join!(
+        client.all_output_items(&base.eval.id, &base.run.id),
+        client.all_output_items(&new.eval.id, &new.run.id),
+    )?;
+    let graders: Vec<String> = new
+        .eval
+        .testing_criteria
+        .iter()
+        .filter_map(|g| g["name"].as_str().map(String::from))
+        .collect();
+    Ok(run_comparison(
+        (eval_key, run_key),
+        pair_by,
+        (run_ref(base), &base_items),
+        (run_ref(new), &new_items),
+        &graders,
+    ))
+}
+
+/// The run `new_run_id` of `eval_key/run_key` against the completed run of the key before
+/// it (across replacements); `None` when there is none, or the run is not found.
+pub(crate) async fn against_previous(
+    client: &Client,
+    project: &str,
+    (eval_key, run_key): (&str, &str),
+    new_run_id: &str,
+    pair_by: Option<&str>,
+) -> Result<Option<RunComparison>, Error> {
+    let fetch = Fetch {
+        project,
+        runs: Runs::OfManaged {
+            key: Some(eval_key),
+        },
+        planning: None,
+    };
+    let remote = api::fetch(client, &fetch).await?;
+    let evals: Vec<&RemoteEval> = remote
+        .evals
+        .iter()
+        .filter(|e| e.managed_by(project) && e.key() == Some(eval_key))
+        .collect();
+    let runs = runs_of_key(&evals, run_key);
+    let Some(new) = runs.iter().find(|k| k.run.id == new_run_id).copied() else {
+        return Ok(None);
+    };
+    let Some(base) = previous_completed(&runs, new.run) else {
+        return Ok(None);
+    };
+    compare_pair(client, (eval_key, run_key), pair_by, base, new)
+        .await
+        .map(Some)
 }
 
 fn run_ref(keyed: KeyedRun<'_>) -> RunRef {

@@ -3,11 +3,12 @@
 
 use std::io::Write;
 
+use super::compare::against_previous;
 use super::plan::plan_project;
 use super::session::Session;
 use super::{load_valid, runtime};
 use crate::cli::ReportArgs;
-use crate::gate::judge;
+use crate::gate::{judge, needs_baseline};
 use crate::plan::{live_by_key, Desired, Remote};
 use crate::render::{self, ReportedRun};
 use crate::Error;
@@ -26,10 +27,16 @@ pub(crate) fn report(
         let session = Session::open(&project, &args.target, err).await?;
         let planned = plan_project(&session, &project, &args.aim, &args.guard, err).await;
         let header = session.header();
+        let written = match planned {
+            Ok((plan, desired, remote)) => match reported(&session.client, &desired, &remote).await
+            {
+                Ok(runs) => render::report(&plan, &header, &runs, &mut text).map_err(Error::Output),
+                Err(error) => Err(error),
+            },
+            Err(error) => Err(error),
+        };
         session.close().await;
-        let (plan, desired, remote) = planned?;
-        let runs = reported(&desired, &remote);
-        render::report(&plan, &header, &runs, &mut text).map_err(Error::Output)
+        written
     })?;
     out.write_all(&text).map_err(Error::Output)?;
     if let Some(path) = &args.out {
@@ -38,17 +45,32 @@ pub(crate) fn report(
     Ok(0)
 }
 
-/// Every run the manifests want: as the live eval holds it, or not started yet.
-fn reported<'r>(desired: &'r Desired, remote: &'r Remote) -> Vec<ReportedRun<'r>> {
+/// Every run the manifests want: as the live eval holds it, or not started yet; finished
+/// ones judged, against their baseline when the gate compares.
+async fn reported<'r>(
+    client: &crate::api::Client,
+    desired: &'r Desired,
+    remote: &'r Remote,
+) -> Result<Vec<ReportedRun<'r>>, Error> {
     let live = live_by_key(&remote.evals, &desired.project);
     let mut runs = Vec::new();
     for eval in desired.evals.values() {
         let current = live.get(eval.key.as_str()).map(|l| l.newest);
         for run in eval.runs.values() {
             let found = current.and_then(|c| c.run_for(&run.key, &run.spec_hash, &run.data_source));
-            let verdict = found
-                .filter(|r| r.status.is_finished())
-                .and_then(|r| run.gate.as_ref().map(|gate| judge(gate, r)));
+            let mut verdict = None;
+            if let (Some(found), Some(gate)) = (found.filter(|r| r.status.is_finished()), &run.gate)
+            {
+                let compared = match needs_baseline(gate) {
+                    true => {
+                        let keys = (eval.key.as_str(), run.key.as_str());
+                        let pair_by = eval.pair_by.as_deref();
+                        against_previous(client, &desired.project, keys, &found.id, pair_by).await?
+                    }
+                    false => None,
+                };
+                verdict = Some(judge(gate, found, compared.as_ref()));
+            }
             runs.push(ReportedRun {
                 eval_key: &eval.key,
                 run_key: &run.key,
@@ -58,5 +80,5 @@ fn reported<'r>(desired: &'r Desired, remote: &'r Remote) -> Vec<ReportedRun<'r>
             });
         }
     }
-    runs
+    Ok(runs)
 }

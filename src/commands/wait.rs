@@ -20,6 +20,8 @@ const PLAIN_EVERY: Duration = Duration::from_secs(15);
 
 /// A run to wait for and the gate it must pass.
 pub(crate) struct Watched {
+    /// How `compare` pairs rows of this eval's runs (a regression gate compares).
+    pub pair_by: Option<String>,
     pub eval_key: String,
     pub run_key: String,
     pub eval_id: String,
@@ -37,6 +39,7 @@ pub(crate) fn started_by(plan: &Plan, report: &Report) -> Vec<Watched> {
         .started
         .iter()
         .map(|run| Watched {
+            pair_by: None,
             gate: gate(run),
             eval_key: run.eval_key.clone(),
             run_key: run.run_key.clone(),
@@ -61,6 +64,7 @@ pub(crate) fn wanted(desired: &Desired, remote: &[RemoteEval]) -> Vec<Watched> {
                 .run_for(&run.key, &run.spec_hash, &run.data_source)
             {
                 watched.push(Watched {
+                    pair_by: eval.pair_by.clone(),
                     eval_key: eval.key.clone(),
                     run_key: run.key.clone(),
                     eval_id: live.newest.id.clone(),
@@ -75,6 +79,7 @@ pub(crate) fn wanted(desired: &Desired, remote: &[RemoteEval]) -> Vec<Watched> {
 
 pub(crate) async fn wait(
     client: &Client,
+    project: &str,
     watched: &[Watched],
     timeout: Duration,
     out: &mut dyn Write,
@@ -87,7 +92,10 @@ pub(crate) async fn wait(
     let runs = poll(client, watched, timeout, err).await?;
     writeln!(out).map_err(Error::Output)?;
     for (watch, run) in watched.iter().zip(&runs) {
-        let verdict: Option<Verdict> = watch.gate.as_ref().map(|g| gate::judge(g, run));
+        let verdict = match &watch.gate {
+            Some(gate) => Some(judge_run(client, project, watch, gate, run).await?),
+            None => None,
+        };
         render::run_result(&watch.eval_key, &watch.run_key, run, verdict.as_ref(), out)
             .map_err(Error::Output)?;
         let name = format!("{}/{}", watch.eval_key, watch.run_key);
@@ -102,6 +110,31 @@ pub(crate) async fn wait(
         }
     }
     Ok(waited)
+}
+
+/// A finished run's gate, with its baseline comparison when the gate asks for one.
+async fn judge_run(
+    client: &Client,
+    project: &str,
+    watch: &Watched,
+    gate: &crate::manifest::model::Gate,
+    run: &EvalRun,
+) -> Result<Verdict, Error> {
+    let compared = match gate::needs_baseline(gate) && run.status == RunStatus::Completed {
+        true => {
+            let keys = (watch.eval_key.as_str(), watch.run_key.as_str());
+            super::compare::against_previous(
+                client,
+                project,
+                keys,
+                &run.id,
+                watch.pair_by.as_deref(),
+            )
+            .await?
+        }
+        false => None,
+    };
+    Ok(gate::judge(gate, run, compared.as_ref()))
 }
 
 /// Polls until every run is finished or the timeout passes.

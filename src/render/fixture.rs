@@ -139,7 +139,14 @@ fn baseline_run(eval: &str) -> StartRun {
     run.metadata.insert("file_format".into(), "jsonl".into());
     run.gate = Some(Gate {
         min_pass_rate: Some(0.8),
-        graders: BTreeMap::from([("judge".to_string(), GraderGate { min_pass_rate: 0.9 })]),
+        regression: None,
+        graders: BTreeMap::from([(
+            "judge".to_string(),
+            GraderGate {
+                min_pass_rate: Some(0.9),
+                regression: None,
+            },
+        )]),
     });
     run
 }

@@ -57,6 +57,13 @@ pub fn run_result(
     Ok(())
 }
 
+fn signed(change: f64) -> String {
+    match change > 0.0 {
+        true => format!("+{}", percent(change)),
+        false => percent(change),
+    }
+}
+
 /// `gate overall: pass rate 80.6% (minimum 70.0%): passed`.
 pub(crate) fn check_line(scope: &Scope, check: &Check) -> String {
     let what = match scope {
@@ -72,6 +79,23 @@ pub(crate) fn check_line(scope: &Scope, check: &Check) -> String {
         ),
         Check::NoResults => {
             format!("gate {what}: FAILED: the run has no results for grader `{what}`")
+        }
+        Check::Regression {
+            baseline,
+            drop,
+            max_drop,
+            p_value,
+            alpha,
+            passed,
+        } => format!(
+            "gate {what}: pass rate {} against run {} (a drop over {} fails when p < {alpha}), p = {p_value:.4}: {}",
+            signed(-drop),
+            printable(baseline),
+            percent(*max_drop),
+            if *passed { "passed" } else { "FAILED" }
+        ),
+        Check::NoBaseline => {
+            format!("gate {what}: no earlier completed run to compare with: passed")
         }
     }
 }

@@ -342,14 +342,29 @@ fn gate_text(gate: &Gate) -> String {
     if let Some(rate) = gate.min_pass_rate {
         parts.push(format!("pass rate >= {rate}"));
     }
+    if let Some(regression) = &gate.regression {
+        parts.push(regression_text(regression));
+    }
     for (grader, g) in &gate.graders {
-        parts.push(format!(
-            "{} pass rate >= {}",
-            quoted(grader),
-            g.min_pass_rate
-        ));
+        if let Some(rate) = g.min_pass_rate {
+            parts.push(format!("{} pass rate >= {rate}", quoted(grader)));
+        }
+        if let Some(regression) = &g.regression {
+            parts.push(format!(
+                "{} {}",
+                quoted(grader),
+                regression_text(regression)
+            ));
+        }
     }
     parts.join(", ")
+}
+
+fn regression_text(regression: &crate::manifest::model::Regression) -> String {
+    format!(
+        "no significant drop (alpha {}) of more than {} from the previous run",
+        regression.alpha, regression.max_drop
+    )
 }
 
 fn words(reasons: &[crate::plan::Reason]) -> Vec<String> {

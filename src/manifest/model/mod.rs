@@ -22,8 +22,8 @@ pub use grader::{
 pub use message::{ContentPart, Message, MessageContent, Role};
 pub use open::Unrecognized;
 pub use run::{
-    Gate, GraderGate, InputMessages, KnownRunDataSource, Row, RunDataSource, RunSource, RunSpec,
-    SamplingDataSource, SamplingParams,
+    Baseline, Gate, GraderGate, InputMessages, KnownRunDataSource, Regression, Row, RunDataSource,
+    RunSource, RunSpec, SamplingDataSource, SamplingParams,
 };
 
 /// String-to-string metadata of an eval or a run.

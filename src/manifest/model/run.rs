@@ -34,6 +34,10 @@ pub struct Gate {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(range(min = 0, max = 1))]
     pub min_pass_rate: Option<f64>,
+    /// Fail when the run got worse than its baseline (every grader passing a row) by more
+    /// than `max_drop`, and the drop is significant at `alpha`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub regression: Option<Regression>,
     /// Per grader (by grader `name`): share of rows that passed that grader.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub graders: BTreeMap<String, GraderGate>,
@@ -42,8 +46,41 @@ pub struct Gate {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct GraderGate {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(range(min = 0, max = 1))]
-    pub min_pass_rate: f64,
+    pub min_pass_rate: Option<f64>,
+    /// This grader's regression against the baseline.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub regression: Option<Regression>,
+}
+
+/// A regression gate: the new run against its baseline, row by row (see `evalctl compare`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Regression {
+    /// The run compared with: `previous`, the completed run of the key before this one.
+    #[serde(default)]
+    pub baseline: Baseline,
+    /// The largest drop in pass rate (a fraction of 1) that never fails the gate.
+    #[serde(default)]
+    #[schemars(range(min = 0, max = 1))]
+    pub max_drop: f64,
+    /// The significance level: a larger drop fails only when McNemar's p is below it.
+    #[serde(default = "default_alpha")]
+    #[schemars(range(min = 0.0001, max = 0.5))]
+    pub alpha: f64,
+}
+
+fn default_alpha() -> f64 {
+    0.05
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Baseline {
+    /// The completed run of the same run key before this one (across replacements).
+    #[default]
+    Previous,
 }
 
 // The known variant is large, but a project holds a few of these, never a hot collection.
