@@ -34,6 +34,9 @@ pub enum Command {
     /// Compare two runs of a run key, row by row: per grader and overall, the pass rates,
     /// their difference with a 95% interval, the exact McNemar p-value and a verdict.
     Compare(CompareArgs),
+    /// Every run of a run key over time, across replacements: pass rates, what changed, and
+    /// the verdict against the run before.
+    History(HistoryArgs),
     /// One Markdown document for a pull-request comment: the gates' verdicts, the runs the
     /// manifests want (status, pass rates), and the plan, under 65,000 characters.
     Report(ReportArgs),
@@ -162,6 +165,25 @@ pub struct CompareArgs {
     #[command(flatten)]
     pub target: TargetArgs,
     /// How to print the comparison.
+    #[arg(long, short = 'o', value_enum, default_value_t = PlanFormat::Human)]
+    pub output: PlanFormat,
+}
+
+#[derive(Debug, Args)]
+pub struct HistoryArgs {
+    /// The eval key.
+    pub eval_key: String,
+    /// The run key.
+    pub run_key: String,
+    /// The newest runs shown (each is fetched to compare it with the one before).
+    #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u16).range(1..=500))]
+    pub last: u16,
+    /// The project directory.
+    #[arg(long, short = 'p', value_name = "DIR", default_value = ".")]
+    pub project: PathBuf,
+    #[command(flatten)]
+    pub target: TargetArgs,
+    /// How to print the history.
     #[arg(long, short = 'o', value_enum, default_value_t = PlanFormat::Human)]
     pub output: PlanFormat,
 }

@@ -206,6 +206,7 @@ pub fn run(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<u8, Err
         Command::Runs(args) => commands::runs::runs(&args, out, err),
         Command::Results(args) => commands::results::results(&args, out, err),
         Command::Compare(args) => commands::compare::compare(&args, out, err),
+        Command::History(args) => commands::history::history(&args, out, err),
         Command::Report(args) => commands::report::report(&args, out, err),
         Command::Import(args) => commands::import::import(&args, out, err),
         Command::Gc(args) => commands::gc::gc(&args, out, err),

@@ -196,3 +196,90 @@ async fn a_regression_gate_fails_on_a_significant_drop_and_not_on_noise() {
     );
     server.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn history_lists_every_run_of_the_key_across_a_replacement() {
+    let server = start(config()).await;
+    let base = server.base_url();
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    write(dir.path(), "evalctl.yaml", "project: compare-test\n");
+    write(dir.path(), "evals.yaml", EVALS);
+    let apply = || {
+        common::evalctl_on(
+            dir.path(),
+            &["apply", "--auto-approve", "--wait"],
+            &base,
+            &[],
+        )
+    };
+    write(dir.path(), "data/qa.jsonl", &rows(&[], false));
+    assert_eq!(apply().await.code, 0);
+    let broken: Vec<u64> = (0..12).collect();
+    write(dir.path(), "data/qa.jsonl", &rows(&broken, false));
+    assert_eq!(apply().await.code, 0);
+    // A grader change replaces the eval; the run key's history goes on.
+    common::edit(dir.path(), "operation: eq", "operation: ilike");
+    assert_eq!(apply().await.code, 0);
+
+    let json = common::evalctl_on(
+        dir.path(),
+        &["history", "qa", "nightly", "-o", "json"],
+        &base,
+        &[],
+    )
+    .await;
+    assert_eq!(json.code, 0, "{}", json.transcript());
+    let history: Value = serde_json::from_str(&json.stdout).unwrap_or_else(|e| panic!("{e}"));
+    let runs = history["runs"].as_array().cloned().unwrap_or_default();
+    assert_eq!(runs.len(), 3, "{history}");
+    let field = |i: usize, name: &str| runs[i][name].clone();
+    assert_eq!(
+        (
+            field(0, "eval_state"),
+            field(1, "eval_state"),
+            field(2, "eval_state")
+        ),
+        ("superseded".into(), "superseded".into(), "live".into())
+    );
+    assert_eq!(
+        (field(0, "change"), field(1, "change"), field(2, "change")),
+        (
+            Value::Null,
+            "data or settings changed".into(),
+            "eval replaced".into()
+        )
+    );
+    assert_eq!(
+        (
+            field(0, "pass_rate").as_f64(),
+            field(1, "pass_rate").as_f64()
+        ),
+        (Some(1.0), Some(0.6))
+    );
+    assert_eq!(
+        (field(0, "verdict"), field(1, "verdict")),
+        (Value::Null, "regressed".into())
+    );
+    assert_eq!(runs[1]["graders"][0]["name"], "right");
+
+    let markdown = common::evalctl_on(
+        dir.path(),
+        &["history", "qa", "nightly", "-o", "markdown"],
+        &base,
+        &[],
+    )
+    .await;
+    assert!(
+        markdown.stdout.contains("```mermaid\nxychart-beta\n")
+            && markdown.stdout.contains("  line [100.0, 60.0, 60.0]\n"),
+        "{}",
+        markdown.stdout
+    );
+    let human = common::evalctl_on(dir.path(), &["history", "qa", "nightly"], &base, &[]).await;
+    assert!(
+        human.stdout.contains("pass rate over time: █▅▅\n"),
+        "{}",
+        human.stdout
+    );
+    server.shutdown().await;
+}

@@ -4,6 +4,7 @@
 pub(crate) mod apply;
 pub(crate) mod compare;
 pub(crate) mod gc;
+pub(crate) mod history;
 pub(crate) mod import;
 pub(crate) mod init;
 pub(crate) mod plan;

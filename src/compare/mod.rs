@@ -1,6 +1,7 @@
 //! Comparing two runs of one run key (issue H): pairing their rows, and the statistics that
 //! say whether the newer one got worse. Pure: the commands fetch, this decides.
 
+pub mod history;
 pub mod pairing;
 pub mod runs;
 pub mod stats;

@@ -10,6 +10,7 @@ mod compare;
 mod csv;
 mod diagnostics;
 mod field_change;
+mod history;
 mod human;
 mod items;
 mod json;
@@ -27,6 +28,7 @@ mod view;
 pub use apply_report::{outcome_line, summary, Tally, Waited};
 pub use compare::{comparison_human, comparison_json, comparison_markdown};
 pub use diagnostics::{diagnostics_github, diagnostics_json};
+pub use history::{history_human, history_json, history_markdown};
 pub use items::{
     items_csv, items_json, items_jsonl, items_table, paging, ItemFormat, ItemPage, ItemStream,
 };
