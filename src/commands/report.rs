@@ -8,7 +8,7 @@ use super::plan::plan_project;
 use super::session::Session;
 use super::{load_valid, runtime};
 use crate::cli::ReportArgs;
-use crate::gate::{judge, needs_baseline};
+use crate::gate::judge;
 use crate::plan::{live_by_key, Desired, Remote};
 use crate::render::{self, ReportedRun};
 use crate::Error;
@@ -58,25 +58,26 @@ async fn reported<'r>(
         let current = live.get(eval.key.as_str()).map(|l| l.newest);
         for run in eval.runs.values() {
             let found = current.and_then(|c| c.run_for(&run.key, &run.spec_hash, &run.data_source));
-            let mut verdict = None;
-            if let (Some(found), Some(gate)) = (found.filter(|r| r.status.is_finished()), &run.gate)
-            {
-                let compared = match needs_baseline(gate) {
-                    true => {
-                        let keys = (eval.key.as_str(), run.key.as_str());
-                        let pair_by = eval.pair_by.as_deref();
-                        against_previous(client, &desired.project, keys, &found.id, pair_by).await?
-                    }
-                    false => None,
-                };
-                verdict = Some(judge(gate, found, compared.as_ref()));
-            }
+            let finished = found.filter(|r| r.status.is_finished());
+            // Every finished run is compared with the run of its key before it.
+            let compared = match finished {
+                Some(found) => {
+                    let keys = (eval.key.as_str(), run.key.as_str());
+                    let pair_by = eval.pair_by.as_deref();
+                    against_previous(client, &desired.project, keys, &found.id, pair_by).await?
+                }
+                None => None,
+            };
+            let verdict = finished
+                .zip(run.gate.as_ref())
+                .map(|(found, gate)| judge(gate, found, compared.as_ref()));
             runs.push(ReportedRun {
                 eval_key: &eval.key,
                 run_key: &run.key,
                 run: found,
                 gated: run.gate.is_some(),
                 verdict,
+                compared,
             });
         }
     }

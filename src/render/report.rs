@@ -10,6 +10,8 @@ use super::run_result::check_line;
 use super::table::percent;
 use super::Header;
 use crate::api::wire::EvalRun;
+use crate::compare::stats::Verdict as Change;
+use crate::compare::RunComparison;
 use crate::gate::{grader_results, ratio, Verdict};
 use crate::plan::Plan;
 
@@ -24,6 +26,8 @@ pub struct ReportedRun<'a> {
     pub gated: bool,
     /// The gate's verdict, once the run has finished.
     pub verdict: Option<Verdict>,
+    /// The run against the run of its key before it, when there is one.
+    pub compared: Option<RunComparison>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -66,7 +70,8 @@ pub fn report(
             escape(&refusal.to_string())
         ));
     }
-    let section = runs_section(&runs, LIMIT / 2);
+    let mut section = runs_section(&runs, LIMIT * 3 / 8);
+    section.push_str(&changes_section(&runs, LIMIT / 8));
     write!(out, "{head}{section}")?;
     markdown_within(
         plan,
@@ -158,6 +163,59 @@ fn runs_section(runs: &[&ReportedRun], budget: usize) -> String {
         out.push_str("\n</details>\n");
     }
     out.push('\n');
+    out
+}
+
+/// Every run compared with the run of its key before it, regressions first, in `budget`.
+fn changes_section(runs: &[&ReportedRun], budget: usize) -> String {
+    let mut compared: Vec<&RunComparison> =
+        runs.iter().filter_map(|r| r.compared.as_ref()).collect();
+    if compared.is_empty() {
+        return String::new();
+    }
+    let rank = |c: &RunComparison| match c.overall.verdict {
+        Change::Regressed => 0,
+        Change::Inconclusive => 1,
+        Change::Improved => 2,
+        Change::Unchanged => 3,
+    };
+    compared.sort_by_key(|c| (rank(c), c.eval_key.clone(), c.run_key.clone()));
+    let rows: Vec<String> = compared
+        .iter()
+        .map(|c| {
+            let o = &c.overall;
+            let interval = match (o.ci_low, o.ci_high) {
+                (Some(low), Some(high)) => format!("[{}, {}]", percent(low), percent(high)),
+                _ => "-".into(),
+            };
+            let verdict = match o.verdict {
+                Change::Regressed => "**regressed**",
+                Change::Improved => "improved",
+                Change::Unchanged => "unchanged",
+                Change::Inconclusive => "inconclusive",
+            };
+            format!(
+                "| {} | {} | {} | {} → {} | {interval} | {:.4} | {verdict} |\n",
+                code(&format!("{}/{}", c.eval_key, c.run_key)),
+                code(&c.base.run_id),
+                o.paired,
+                percent(o.base_pass_rate),
+                percent(o.new_pass_rate),
+                o.p_value
+            )
+        })
+        .collect();
+    let head = "### Against the previous run\n\n| Run | Previous | Paired | Pass rate | 95% CI of the change | p | Verdict |\n|:--|:--|--:|:--|:--|--:|:--|\n";
+    let mut room = budget.saturating_sub(head.len() + 120);
+    let shown = take_within(&rows, &mut room);
+    let mut out = format!("{head}{}", rows[..shown].concat());
+    if shown < rows.len() {
+        out.push_str(&format!(
+            "\n> {} more comparisons left out (`evalctl compare` shows each).\n",
+            rows.len() - shown
+        ));
+    }
+    out.push_str("\nAll graders passing a row, paired rows, exact McNemar test (`evalctl compare EVAL RUN` for each grader).\n\n");
     out
 }
 
@@ -266,6 +324,7 @@ mod tests {
                 run: Some(&run),
                 gated: true,
                 verdict: Some(failed.clone()),
+                compared: None,
             })
             .collect();
         let plan = crate::render::fixture::plan();
