@@ -265,4 +265,82 @@ mod tests {
         assert!(judge(&gate(Some(0.0), &[]), &run(0, 0, &[]), None).passed());
         assert!(judge(&gate(None, &[]), &run(0, 3, &[]), None).passed());
     }
+
+    fn comparison(name: &str, delta: f64, p_value: f64) -> Comparison {
+        Comparison {
+            name: name.into(),
+            method: crate::compare::pairing::Method::Paired,
+            paired: 100,
+            base_pass_rate: 0.9,
+            new_pass_rate: 0.9 + delta,
+            delta,
+            ci_low: None,
+            ci_high: None,
+            pass_to_fail: 0,
+            fail_to_pass: 0,
+            p_value,
+            verdict: crate::compare::stats::Verdict::Unchanged,
+            regressed: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn a_regression_fails_only_when_larger_than_allowed_and_significant() {
+        let rule = Regression {
+            baseline: crate::manifest::model::Baseline::Previous,
+            max_drop: 0.02,
+            alpha: 0.05,
+        };
+        let mut gate = gate(None, &[]);
+        gate.graders.insert(
+            "judge".into(),
+            GraderGate {
+                min_pass_rate: None,
+                regression: Some(rule.clone()),
+            },
+        );
+        gate.regression = Some(rule);
+        let compared = |overall: Comparison, judge: Comparison| RunComparison {
+            eval_key: "e".into(),
+            run_key: "r".into(),
+            pair_by: None,
+            base: crate::compare::RunRef {
+                run_id: "evalrun_base".into(),
+                eval_id: "eval_1".into(),
+                created_at: 0,
+            },
+            new: crate::compare::RunRef {
+                run_id: "evalrun_new".into(),
+                eval_id: "eval_1".into(),
+                created_at: 1,
+            },
+            paired_rows: 100,
+            unpaired_base: 0,
+            unpaired_new: 0,
+            graders: vec![judge],
+            overall,
+            regressed_items: Vec::new(),
+            regressed_total: 0,
+        };
+        let run = run(90, 100, &[("judge", 90, 10)]);
+        // Overall: a 10-point drop within noise; the judge: a 5-point significant drop.
+        let mixed = compared(
+            comparison("all graders", -0.10, 0.20),
+            comparison("judge", -0.05, 0.01),
+        );
+        let verdict = judge(&gate, &run, Some(&mixed));
+        let passed: Vec<bool> = verdict.checks.iter().map(|(_, c)| c.passed()).collect();
+        assert_eq!(passed, [true, false]);
+        assert!(matches!(verdict.checks[1].0, Scope::Grader(ref name) if name == "judge"));
+        // A significant drop within max_drop passes; an improvement always does.
+        let small = compared(
+            comparison("all graders", -0.02, 0.001),
+            comparison("judge", 0.10, 0.001),
+        );
+        assert!(judge(&gate, &run, Some(&small)).passed());
+        // No baseline: every regression check passes, and says so.
+        let first = judge(&gate, &run, None);
+        assert!(first.passed());
+        assert!(first.checks.iter().all(|(_, c)| *c == Check::NoBaseline));
+    }
 }
