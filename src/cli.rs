@@ -247,6 +247,22 @@ pub struct GcArgs {
 
 /// An age in seconds: `90d`, `12w`, `36h`, `30m`, `45s`, or plain seconds; not zero.
 pub fn parse_age(text: &str) -> Result<u64, String> {
+    const UNITS: &[(&str, u64)] = &[
+        ("s", 1),
+        ("m", 60),
+        ("h", 3_600),
+        ("d", 86_400),
+        ("w", 604_800),
+    ];
+    match seconds_of(text, UNITS, "an age like 90d, 12w or 36h")? {
+        Some(0) => Err(format!("`{}` is no time at all", text.trim())),
+        Some(seconds) => Ok(seconds),
+        None => Err(format!("`{}` is too long", text.trim())),
+    }
+}
+
+/// A number and one of `units` (plain seconds without one) in seconds; `None` on overflow.
+fn seconds_of(text: &str, units: &[(&str, u64)], expected: &str) -> Result<Option<u64>, String> {
     let text = text.trim();
     let (number, unit) = text.split_at(
         text.find(|c: char| !c.is_ascii_digit())
@@ -254,24 +270,21 @@ pub fn parse_age(text: &str) -> Result<u64, String> {
     );
     let value: u64 = number
         .parse()
-        .map_err(|_| format!("expected an age like 90d, 12w or 36h, found `{text}`"))?;
+        .map_err(|_| format!("expected {expected}, found `{text}`"))?;
     let per_unit = match unit {
-        "" | "s" => 1,
-        "m" => 60,
-        "h" => 3_600,
-        "d" => 86_400,
-        "w" => 7 * 86_400,
-        _ => {
-            return Err(format!(
-                "unknown unit `{unit}` in `{text}`: use s, m, h, d or w"
-            ))
-        }
+        "" => 1,
+        unit => match units.iter().find(|(name, _)| *name == unit) {
+            Some((_, per_unit)) => *per_unit,
+            None => {
+                let names: Vec<&str> = units.iter().map(|(name, _)| *name).collect();
+                return Err(format!(
+                    "unknown unit `{unit}` in `{text}`: use {}",
+                    names.join(", ")
+                ));
+            }
+        },
     };
-    match value.checked_mul(per_unit) {
-        Some(0) => Err(format!("`{text}` is no time at all")),
-        Some(seconds) => Ok(seconds),
-        None => Err(format!("`{text}` is too long")),
-    }
+    Ok(value.checked_mul(per_unit))
 }
 
 #[derive(Debug, Args)]
@@ -310,24 +323,14 @@ pub fn parse_positive_duration(text: &str) -> Result<std::time::Duration, String
 
 /// `90s`, `30m`, `2h`, or plain seconds.
 pub fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
-    let text = text.trim();
-    let (number, unit) = text.split_at(
-        text.find(|c: char| !c.is_ascii_digit())
-            .unwrap_or(text.len()),
-    );
-    let value: u64 = number
-        .parse()
-        .map_err(|_| format!("expected a duration like 90s, 30m or 2h, found `{text}`"))?;
-    let per_unit = match unit {
-        "" | "s" => 1,
-        "m" => 60,
-        "h" => 3600,
-        _ => return Err(format!("unknown unit `{unit}` in `{text}`: use s, m or h")),
-    };
+    const UNITS: &[(&str, u64)] = &[("s", 1), ("m", 60), ("h", 3_600)];
     const WEEK: u64 = 7 * 24 * 3600;
-    match value.checked_mul(per_unit) {
+    match seconds_of(text, UNITS, "a duration like 90s, 30m or 2h")? {
         Some(seconds) if seconds <= WEEK => Ok(std::time::Duration::from_secs(seconds)),
-        _ => Err(format!("`{text}` is too long: at most 7 days (168h)")),
+        _ => Err(format!(
+            "`{}` is too long: at most 7 days (168h)",
+            text.trim()
+        )),
     }
 }
 
