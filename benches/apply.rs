@@ -11,7 +11,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 use std::time::{Duration, Instant};
 
-use evalctl::api::{fetch, Fetch, Runs};
+use evalctl::api::{fetch, Fetch, ForPlan, Runs};
 use evalctl::plan::{self, Desired, PlanOptions};
 
 const EVALS: usize = 200;
@@ -30,8 +30,11 @@ async fn main() {
     let start = Instant::now();
     let what = Fetch {
         project: &desired.project,
-        runs: Runs::OfLive,
-        planning: Some(&desired),
+        runs: Runs::ForPlan(ForPlan {
+            desired: &desired,
+            refresh: false,
+            prune: false,
+        }),
     };
     let remote = fetch(&client, &what).await.expect("fetch");
     let plan = plan::plan(&desired, &remote, PlanOptions::default());

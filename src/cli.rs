@@ -75,7 +75,7 @@ pub struct ApplyArgs {
     #[arg(long, default_value = "30m", value_parser = parse_duration)]
     pub timeout: std::time::Duration,
     #[command(flatten)]
-    pub guard: GuardArgs,
+    pub planning: PlanningArgs,
     /// Treat warnings (such as a grader type evalctl does not know) as errors.
     #[arg(long)]
     pub strict: bool,
@@ -85,9 +85,13 @@ pub struct ApplyArgs {
     pub lock: LockArgs,
 }
 
-/// What may be deleted or replaced.
+/// How a plan is made: what it may delete or replace, and what it reads.
 #[derive(Debug, Args)]
-pub struct GuardArgs {
+pub struct PlanningArgs {
+    /// List the runs of every eval, also those whose `evalctl_runs` tag vouches for the runs
+    /// the manifests want (finds runs deleted by hand).
+    #[arg(long)]
+    pub refresh: bool,
     /// Delete managed evals whose key left the manifests.
     #[arg(long)]
     pub prune: bool,
@@ -101,7 +105,7 @@ pub struct GuardArgs {
     pub allow_replace: Vec<String>,
 }
 
-impl GuardArgs {
+impl PlanningArgs {
     pub fn options(&self) -> crate::plan::PlanOptions {
         crate::plan::PlanOptions {
             prune: self.prune,
@@ -196,7 +200,7 @@ pub struct ReportArgs {
     #[command(flatten)]
     pub target: TargetArgs,
     #[command(flatten)]
-    pub guard: GuardArgs,
+    pub planning: PlanningArgs,
     #[command(flatten)]
     pub aim: AimArgs,
     /// Treat warnings (such as a grader type evalctl does not know) as errors.
@@ -380,7 +384,7 @@ pub struct PlanArgs {
     #[arg(long)]
     pub detailed_exitcode: bool,
     #[command(flatten)]
-    pub guard: GuardArgs,
+    pub planning: PlanningArgs,
     /// Treat warnings (such as a grader type evalctl does not know) as errors.
     #[arg(long)]
     pub strict: bool,

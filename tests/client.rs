@@ -80,7 +80,6 @@ async fn fetches_every_page_of_an_evals_130_runs() {
     let what = evalctl::api::Fetch {
         project: "p",
         runs: evalctl::api::Runs::OfLive,
-        planning: None,
     };
     let remote = evalctl::api::fetch(&client, &what)
         .await

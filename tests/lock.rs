@@ -353,7 +353,21 @@ async fn duplicate_runs_made_anyway_are_reported_by_plan_not_kept_silently() {
         )
         .await
         .unwrap_or_else(|e| panic!("{e}"));
-    let plan = common::evalctl_on(dir.path(), &["plan", "--detailed-exitcode"], &base, &[]).await;
+    // The eval's `evalctl_runs` tag vouches for its runs, so a plan does not list them; one
+    // with `--refresh` does, and finds the duplicate.
+    let plan = common::evalctl_on(dir.path(), &["plan"], &base, &[]).await;
+    assert!(
+        !plan.stdout.contains("Duplicate runs"),
+        "{}",
+        plan.transcript()
+    );
+    let plan = common::evalctl_on(
+        dir.path(),
+        &["plan", "--refresh", "--detailed-exitcode"],
+        &base,
+        &[],
+    )
+    .await;
     assert_eq!(plan.code, 0, "nothing to do: {}", plan.transcript());
     let line = format!(
         "Duplicate runs (one run key and spec started more than once; the newest counts, the others are left as they are):\n      `rivers/inline` on {}: {} (newest), {}\n",
@@ -361,7 +375,13 @@ async fn duplicate_runs_made_anyway_are_reported_by_plan_not_kept_silently() {
     );
     assert!(plan.stdout.contains(&line), "{}", plan.transcript());
     assert!(plan.stdout.ends_with("\nNo changes.\n"), "{}", plan.stdout);
-    let json = common::evalctl_on(dir.path(), &["plan", "--output", "json"], &base, &[]).await;
+    let json = common::evalctl_on(
+        dir.path(),
+        &["plan", "--refresh", "--output", "json"],
+        &base,
+        &[],
+    )
+    .await;
     let json: serde_json::Value =
         serde_json::from_str(&json.stdout).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(

@@ -268,7 +268,12 @@ async fn requests_in_flight_never_exceed_the_parallelism() {
             .unwrap_or_else(|e| panic!("{e}"));
     }
     let dir = project();
-    for (args, limit) in [(&["plan"][..], 8), (&["plan", "--parallelism", "3"][..], 3)] {
+    // `--refresh`: the runs of evals kept out of the manifests are listed too.
+    let refresh = "--refresh";
+    for (args, limit) in [
+        (&["plan", refresh][..], 8),
+        (&["plan", refresh, "--parallelism", "3"][..], 3),
+    ] {
         server.take_peak_concurrent_requests();
         let plan = evalctl(dir.path(), args, &base, &[]).await;
         assert_eq!(plan.code, 0, "{}", plan.transcript());

@@ -17,6 +17,8 @@ pub enum Runs {
     JsonlFile,
     /// One inline row (no upload; for apply benchmarks).
     Inline,
+    /// This many runs of one inline row each (`run-0`, `run-1`, ...), differing by a setting.
+    InlineMany(usize),
 }
 
 /// A project of `evals` evals, one manifest file each.
@@ -63,11 +65,11 @@ pub fn manifest(i: usize, runs: Runs) -> String {
 
 /// Eval `i` as an entry of `evals:`.
 fn eval_entry(i: usize, runs: Runs) -> String {
+    let inline =
+        "{ type: file_content, content: [ { item: { question: q, answer: A, completion: A } } ] }";
     let source = match runs {
         Runs::JsonlFile => "{ type: file, path: ../data/rows.jsonl }",
-        Runs::Inline => {
-            "{ type: file_content, content: [ { item: { question: q, answer: A, completion: A } } ] }"
-        }
+        Runs::Inline | Runs::InlineMany(_) => inline,
     };
     let mut text = String::new();
     let _ = write!(
@@ -98,11 +100,17 @@ fn eval_entry(i: usize, runs: Runs) -> String {
         labels: [correct, incorrect]
         passing_labels: [correct]
     runs:
-      baseline:
-        data_source: {{ type: jsonl, source: {source} }}
-        gate: {{ min_pass_rate: 0.8, graders: {{ exact: {{ min_pass_rate: 0.7 }} }} }}
 "#
     );
+    match runs {
+        Runs::InlineMany(n) => (0..n).for_each(|r| {
+            let _ = writeln!(
+                text,
+                "      run-{r}:\n        metadata: {{ variant: \"{r}\" }}\n        data_source: {{ type: jsonl, source: {source} }}"
+            );
+        }),
+        _ => text.push_str(&format!("      baseline:\n        data_source: {{ type: jsonl, source: {source} }}\n        gate: {{ min_pass_rate: 0.8, graders: {{ exact: {{ min_pass_rate: 0.7 }} }} }}\n")),
+    }
     text
 }
 
@@ -120,4 +128,10 @@ pub async fn serve(
     let connection = Connection::local(&server.base_url()).expect("connection");
     let client = Client::new(&connection, parallelism).expect("client");
     (server, client)
+}
+
+/// Another client to the emulator at `base_url` (its request count starts at zero).
+pub fn client(base_url: &str, parallelism: usize) -> Client {
+    let connection = Connection::local(base_url).expect("connection");
+    Client::new(&connection, parallelism).expect("client")
 }

@@ -1,6 +1,7 @@
 //! Fetching what the service holds, for every command that reads it: every eval, the runs of
 //! the ones the command looks at (listed concurrently, bounded by the client's limit), and
-//! the uploads when the plan would start runs with local data.
+//! the uploads when the plan would start runs with local data. A plan skips the runs its
+//! evals' `evalctl_runs` tags vouch for: an unchanged project plans in its list pages.
 
 use tokio::task::JoinSet;
 
@@ -9,9 +10,15 @@ use super::{ApiError, Client};
 use crate::plan::{self, Desired, Remote, RemoteEval};
 
 /// Which evals' runs to list.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Clone, Copy)]
 pub enum Runs<'a> {
-    /// The project's live evals: what a plan and `apply --wait` compare.
+    /// What a plan reads: see `ForPlan`. The uploads are listed too when the plan would
+    /// start runs with local data files.
+    ForPlan(ForPlan<'a>),
+    /// The runs of these evals alone: the ones a saved plan listed, to tell whether it is
+    /// stale.
+    Of(&'a [String]),
+    /// The project's live evals: what `apply --wait` and `report` check.
     OfLive,
     /// Every eval of the project, superseded ones too, or those of one key: its history
     /// (`runs`, `results`).
@@ -20,13 +27,39 @@ pub enum Runs<'a> {
     None,
 }
 
+/// What a plan lists: the runs of the project's live evals whose `evalctl_runs` tag does not
+/// vouch for the runs the manifests want, of the evals it adopts, and of the evals `--prune`
+/// would delete (their run counts are shown); with `refresh`, of every live eval.
+#[derive(Clone, Copy)]
+pub struct ForPlan<'a> {
+    pub desired: &'a Desired,
+    pub refresh: bool,
+    pub prune: bool,
+}
+
+impl ForPlan<'_> {
+    fn lists_runs_of(&self, eval: &RemoteEval) -> bool {
+        let desired = self.desired;
+        if desired.adopts(&eval.id) {
+            return true;
+        }
+        if !eval.is_live_in(&desired.project) {
+            return false;
+        }
+        let Some(key) = eval.key() else {
+            return false;
+        };
+        match desired.evals.get(key) {
+            Some(wanted) => self.refresh || !wanted.runs_vouched_by(&eval.metadata),
+            None => (self.prune || self.refresh) && !desired.outside.contains(key),
+        }
+    }
+}
+
 /// What to fetch.
 pub struct Fetch<'a> {
     pub project: &'a str,
     pub runs: Runs<'a>,
-    /// The desired state about to be planned: the uploads are listed too when the plan
-    /// would start runs with local data files.
-    pub planning: Option<&'a Desired>,
 }
 
 pub async fn fetch(client: &Client, what: &Fetch<'_>) -> Result<Remote, ApiError> {
@@ -41,6 +74,7 @@ pub async fn fetch(client: &Client, what: &Fetch<'_>) -> Result<Remote, ApiError
             testing_criteria: e.testing_criteria,
             created_at: e.created_at,
             runs: Vec::new(),
+            runs_listed: false,
         })
         .collect();
     // The ids of the project's evals and runs go into later requests: one that is not an id
@@ -48,26 +82,49 @@ pub async fn fetch(client: &Client, what: &Fetch<'_>) -> Result<Remote, ApiError
     for eval in evals.iter().filter(|e| e.managed_by(what.project)) {
         checked(IdKind::Eval, &eval.id)?;
     }
-    let mut tasks = JoinSet::new();
-    for (index, eval) in evals.iter().enumerate() {
-        let wanted = match what.runs {
-            // An eval to adopt is compared like a live one, runs included.
-            Runs::OfLive => {
-                eval.is_live_in(what.project)
-                    || what
-                        .planning
-                        .is_some_and(|desired| desired.adopts(&eval.id))
-            }
-            Runs::None => false,
-            Runs::OfManaged { key } => {
-                eval.managed_by(what.project) && key.is_none_or(|key| eval.key() == Some(key))
-            }
-        };
-        if wanted {
-            let client = client.clone();
-            let id = eval.id.clone();
-            tasks.spawn(async move { (index, client.list_runs(&id).await) });
+    list_runs(client, &mut evals, |eval| match what.runs {
+        Runs::ForPlan(plan) => plan.lists_runs_of(eval),
+        Runs::Of(ids) => ids.contains(&eval.id),
+        Runs::OfLive => eval.is_live_in(what.project),
+        Runs::None => false,
+        Runs::OfManaged { key } => {
+            eval.managed_by(what.project) && key.is_none_or(|key| eval.key() == Some(key))
         }
+    })
+    .await?;
+    let uploads = match what.runs {
+        Runs::ForPlan(plan) if plan::starts_runs_with_files(plan.desired, &evals) => {
+            client.list_files().await?
+        }
+        _ => Vec::new(),
+    };
+    Ok(Remote { evals, uploads })
+}
+
+/// Lists the runs a plan left unlisted on the project's live evals: what `report` judges.
+pub async fn list_live_runs(
+    client: &Client,
+    remote: &mut Remote,
+    project: &str,
+) -> Result<(), ApiError> {
+    list_runs(client, &mut remote.evals, |eval| {
+        !eval.runs_listed && eval.is_live_in(project)
+    })
+    .await
+}
+
+/// Lists the runs of the evals `wanted` picks, concurrently (the client bounds requests in
+/// flight), oldest first.
+async fn list_runs(
+    client: &Client,
+    evals: &mut [RemoteEval],
+    wanted: impl Fn(&RemoteEval) -> bool,
+) -> Result<(), ApiError> {
+    let mut tasks = JoinSet::new();
+    for (index, eval) in evals.iter().enumerate().filter(|(_, e)| wanted(e)) {
+        let client = client.clone();
+        let id = eval.id.clone();
+        tasks.spawn(async move { (index, client.list_runs(&id).await) });
     }
     while let Some(joined) = tasks.join_next().await {
         // A listing that did not finish must not look like "no runs": that would start them again.
@@ -79,12 +136,7 @@ pub async fn fetch(client: &Client, what: &Fetch<'_>) -> Result<Remote, ApiError
         }
         runs.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
         evals[index].runs = runs;
+        evals[index].runs_listed = true;
     }
-    let uploads = match what.planning {
-        Some(desired) if plan::starts_runs_with_files(desired, &evals) => {
-            client.list_files().await?
-        }
-        _ => Vec::new(),
-    };
-    Ok(Remote { evals, uploads })
+    Ok(())
 }

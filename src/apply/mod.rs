@@ -104,6 +104,7 @@ pub async fn apply(
     supersede_and_update(client, plan, &new_ids, &mut outcomes).await;
     delete(client, plan, &mut outcomes).await;
     let started = start_runs(client, plan, &new_ids, &uploads, &mut outcomes).await;
+    record_runs(client, plan, &new_ids, &outcomes.by_action).await;
     let outcomes = outcomes
         .by_action
         .into_iter()
@@ -311,6 +312,42 @@ async fn start_runs(
     }
     started.sort_by_key(|s| s.action);
     started
+}
+
+/// Writes each eval's `evalctl_runs` tag once everything the plan does to that eval was
+/// done. A tag left unwritten (a failure, a crash) costs the next plan one listing of the
+/// eval's runs, never a run started twice or one missed: it is not an outcome of the apply.
+async fn record_runs(
+    client: &Client,
+    plan: &Plan,
+    new_ids: &BTreeMap<String, String>,
+    outcomes: &[Option<Outcome>],
+) {
+    let mut tasks = JoinSet::new();
+    for record in &plan.records {
+        let all_done = plan
+            .actions
+            .iter()
+            .zip(outcomes)
+            .filter(|(action, _)| action.eval_key() == record.eval_key)
+            .all(|(_, outcome)| matches!(outcome, Some(Outcome::Done(_))));
+        let id = record
+            .eval_id
+            .clone()
+            .or_else(|| new_ids.get(&record.eval_key).cloned());
+        let (true, Some(id)) = (all_done, id) else {
+            continue;
+        };
+        let client = client.clone();
+        let body = json!({"name": record.name, "metadata": record.metadata});
+        tasks.spawn(async move { (id.clone(), client.update_eval(&id, &body).await) });
+    }
+    while let Some(joined) = tasks.join_next().await {
+        let (id, result) = joined.unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()));
+        if let Err(error) = result {
+            tracing::debug!(eval = %id, %error, "the evalctl_runs tag was not written");
+        }
+    }
 }
 
 async fn find_run(

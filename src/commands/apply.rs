@@ -41,7 +41,7 @@ pub(crate) fn apply(
         }
         None => {
             let project = load_valid(&args.path, args.strict, err)?;
-            super::check_prune(args.guard.prune, &project, &args.path)?;
+            super::check_prune(args.planning.prune, &project, &args.path)?;
             super::check_surface(&project, Session::target_of(&project, &args.target)?, err)?;
             Source::Project(project)
         }
@@ -76,7 +76,6 @@ async fn run(
     let Written {
         plan,
         desired,
-        remote,
         report,
         tally,
     } = written?;
@@ -88,11 +87,11 @@ async fn run(
             _ => Err(Error::ApplyFailed { unfinished }),
         };
     }
-    // The gates a CI job depends on are checked whether or not this apply changed anything.
-    let watched = match (&desired, &report, &remote) {
-        (Some(desired), Some(_), _) => wanted_now(session, desired).await,
-        (Some(desired), None, Some(remote)) => Ok(wait::wanted(desired, &remote.evals)),
-        (None, Some(report), _) => Ok(wait::started_by(&plan, report)),
+    // The gates a CI job depends on are checked whether or not this apply changed anything;
+    // the plan did not list the runs its tags vouched for, so they are listed now.
+    let watched = match (&desired, &report) {
+        (Some(desired), _) => wanted_now(session, desired).await,
+        (None, Some(report)) => Ok(wait::started_by(&plan, report)),
         _ => Ok(Vec::new()),
     };
     let waited = match watched {
@@ -120,7 +119,6 @@ async fn run(
 struct Written {
     plan: Plan,
     desired: Option<Desired>,
-    remote: Option<Remote>,
     report: Option<apply::Report>,
     tally: Tally,
 }
@@ -141,7 +139,7 @@ async fn write(
         }
         Source::Project(project) => {
             let (plan, desired, remote) =
-                plan_project(session, &project, &args.aim, &args.guard, err).await?;
+                plan_project(session, &project, &args.aim, &args.planning, err).await?;
             (plan, Some(desired), Some(remote))
         }
     };
@@ -150,6 +148,10 @@ async fn write(
         return Err(Error::Refused(plan.refusals.clone()));
     }
     let (report, tally) = if plan.is_empty() {
+        // Only evalctl's own bookkeeping (the plan says so): no question to ask.
+        if !plan.records.is_empty() {
+            apply::apply(writer, &plan, None, &mut |_, _| {}).await;
+        }
         (None, Tally::default())
     } else {
         confirm(
@@ -165,7 +167,6 @@ async fn write(
     Ok(Written {
         plan,
         desired,
-        remote,
         report,
         tally,
     })
@@ -255,7 +256,6 @@ async fn wanted_now(session: &Session, desired: &Desired) -> Result<Vec<wait::Wa
         &Fetch {
             project: &desired.project,
             runs: Runs::OfLive,
-            planning: None,
         },
     )
     .await?;
@@ -291,8 +291,7 @@ async fn check_saved(session: &Session, plan: &Plan) -> Result<(), Error> {
         &session.client,
         &Fetch {
             project: &plan.project,
-            runs: Runs::OfLive,
-            planning: None,
+            runs: Runs::Of(&plan.listed_runs_of),
         },
     )
     .await?;

@@ -99,7 +99,6 @@ pub(crate) async fn against_previous(
         runs: Runs::OfManaged {
             key: Some(eval_key),
         },
-        planning: None,
     };
     let remote = api::fetch(client, &fetch).await?;
     let evals: Vec<&RemoteEval> = remote

@@ -51,7 +51,6 @@ async fn delete(
     let fetch = Fetch {
         project,
         runs: Runs::OfManaged { key: None },
-        planning: None,
     };
     let remote = api::fetch(&session.client, &fetch).await?;
     let now = std::time::SystemTime::now()
@@ -75,6 +74,8 @@ async fn delete(
         duplicate_runs: Vec::new(),
         aim: Default::default(),
         refusals: Vec::new(),
+        records: Vec::new(),
+        listed_runs_of: Vec::new(),
         fingerprint: String::new(),
     };
     render::human(&plan, &session.header(), use_color(), out).map_err(Error::Output)?;

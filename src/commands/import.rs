@@ -31,7 +31,6 @@ pub(crate) fn import(
         let fetch = Fetch {
             project: &project.name,
             runs: Runs::None,
-            planning: None,
         };
         let remote = api::fetch(&session.client, &fetch).await;
         session.close().await;

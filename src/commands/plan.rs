@@ -6,7 +6,7 @@ use std::path::Path;
 
 use super::session::Session;
 use super::{load_valid, runtime};
-use crate::api::{self, Fetch, Runs};
+use crate::api::{self, Fetch, ForPlan, Runs};
 use crate::cli::{PlanArgs, PlanFormat};
 use crate::plan::{self, Desired, Plan, Remote};
 use crate::render::{self, Header};
@@ -15,11 +15,11 @@ use crate::Error;
 pub(crate) fn plan(args: &PlanArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<u8, Error> {
     let out = &mut super::Unbroken(out);
     let project = load_valid(&args.path, args.strict, err)?;
-    super::check_prune(args.guard.prune, &project, &args.path)?;
+    super::check_prune(args.planning.prune, &project, &args.path)?;
     super::check_surface(&project, Session::target_of(&project, &args.target)?, err)?;
     let (plan, header) = runtime()?.block_on(async {
         let session = Session::open(&project, &args.target, err).await?;
-        let planned = plan_project(&session, &project, &args.aim, &args.guard, err).await;
+        let planned = plan_project(&session, &project, &args.aim, &args.planning, err).await;
         let header = session.header();
         session.close().await;
         Ok::<_, Error>((planned?.0, header))
@@ -44,17 +44,20 @@ pub(crate) async fn plan_project(
     session: &Session,
     project: &crate::manifest::Project,
     aim: &crate::cli::AimArgs,
-    guard: &crate::cli::GuardArgs,
+    planning: &crate::cli::PlanningArgs,
     err: &mut dyn Write,
 ) -> Result<(Plan, Desired, Remote), Error> {
     let desired = session.desired(project, aim, err)?;
     let fetch = Fetch {
         project: &desired.project,
-        runs: Runs::OfLive,
-        planning: Some(&desired),
+        runs: Runs::ForPlan(ForPlan {
+            desired: &desired,
+            refresh: planning.refresh,
+            prune: planning.prune,
+        }),
     };
     let remote = api::fetch(&session.client, &fetch).await?;
-    let plan = plan::plan(&desired, &remote, guard.options());
+    let plan = plan::plan(&desired, &remote, planning.options());
     Ok((plan, desired, remote))
 }
 

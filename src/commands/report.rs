@@ -20,19 +20,22 @@ pub(crate) fn report(
 ) -> Result<u8, Error> {
     let out = &mut super::Unbroken(out);
     let project = load_valid(&args.path, args.strict, err)?;
-    super::check_prune(args.guard.prune, &project, &args.path)?;
+    super::check_prune(args.planning.prune, &project, &args.path)?;
     super::check_surface(&project, Session::target_of(&project, &args.target)?, err)?;
     let mut text = Vec::new();
     runtime()?.block_on(async {
         let session = Session::open(&project, &args.target, err).await?;
-        let planned = plan_project(&session, &project, &args.aim, &args.guard, err).await;
+        let planned = plan_project(&session, &project, &args.aim, &args.planning, err).await;
         let header = session.header();
         let written = match planned {
-            Ok((plan, desired, remote)) => match reported(&session.client, &desired, &remote).await
-            {
-                Ok(runs) => render::report(&plan, &header, &runs, &mut text).map_err(Error::Output),
-                Err(error) => Err(error),
-            },
+            Ok((plan, desired, mut remote)) => {
+                match reported(&session.client, &desired, &mut remote).await {
+                    Ok(runs) => {
+                        render::report(&plan, &header, &runs, &mut text).map_err(Error::Output)
+                    }
+                    Err(error) => Err(error),
+                }
+            }
             Err(error) => Err(error),
         };
         session.close().await;
@@ -50,8 +53,10 @@ pub(crate) fn report(
 async fn reported<'r>(
     client: &crate::api::Client,
     desired: &'r Desired,
-    remote: &'r Remote,
+    remote: &'r mut Remote,
 ) -> Result<Vec<ReportedRun<'r>>, Error> {
+    crate::api::list_live_runs(client, remote, &desired.project).await?;
+    let remote = &*remote;
     let live = live_by_key(&remote.evals, &desired.project);
     let mut runs = Vec::new();
     for eval in desired.evals.values() {

@@ -147,7 +147,6 @@ async fn find(
         runs: Runs::OfManaged {
             key: Some(&args.eval_key),
         },
-        planning: None,
     };
     let remote = api::fetch(client, &history).await?.evals;
     let evals = runs::project_evals(&remote, project, Some(&args.eval_key))?;

@@ -41,7 +41,6 @@ pub(crate) fn history(
         let fetch = Fetch {
             project: &project.name,
             runs: Runs::OfManaged { key },
-            planning: None,
         };
         let remote = api::fetch(&session.client, &fetch).await;
         session.close().await;

@@ -220,6 +220,7 @@ mod tests {
             ],
             created_at: 0,
             runs: Vec::new(),
+            runs_listed: true,
         };
         let imported = import(&[&eval], &BTreeSet::new());
         assert_eq!(

@@ -237,6 +237,25 @@ fn desired_eval(project: &Project, key: &str, eval: &manifest::DesiredEval) -> D
     }
 }
 
+impl DesiredEval {
+    /// The digest of the runs the manifests want on this eval, each by key and spec: what
+    /// the `evalctl_runs` tag of its live eval says once they have all started.
+    pub fn runs_digest(&self) -> String {
+        let runs: Vec<Value> = self
+            .runs
+            .values()
+            .map(|run| Value::from(vec![run.key.as_str(), run.spec_hash.as_str()]))
+            .collect();
+        canonical::hash(&Value::Array(runs))
+    }
+
+    /// Whether the tags of `remote` (its live eval) vouch for every run the manifests want:
+    /// then a plan need not list its runs.
+    pub fn runs_vouched_by(&self, remote: &Metadata) -> bool {
+        remote.get(super::tags::RUNS) == Some(&self.runs_digest())
+    }
+}
+
 /// A run's identity: its data source (a local file by its content, not its path or upload
 /// id) and its eval's spec, so changed data or a replaced eval means a new run.
 fn run_spec_hash(

@@ -83,6 +83,7 @@ mod tests {
             testing_criteria: Vec::new(),
             created_at,
             runs: Vec::new(),
+            runs_listed: true,
         }
     }
 

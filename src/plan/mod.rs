@@ -114,6 +114,14 @@ pub struct Plan {
     /// Why the plan must not be applied (a saved one included); empty when it may be.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub refusals: Vec<Refusal>,
+    /// The `evalctl_runs` tags apply writes once an eval's runs have started (or were found
+    /// all there), so that later plans need not list them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub records: Vec<RunsRecord>,
+    /// The evals whose runs the plan listed (the others' tags vouched for them): a saved
+    /// plan lists the same to tell whether it is stale.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub listed_runs_of: Vec<String>,
     /// Hash of the remote objects of this project that the plan was computed from: a saved
     /// plan is stale when it no longer matches.
     pub fingerprint: String,
@@ -170,6 +178,17 @@ impl Action {
             Action::DeleteEval(_) => ActionKind::Delete,
             Action::StartRun(_) => ActionKind::Run,
             Action::AdoptEval(_) => ActionKind::Adopt,
+        }
+    }
+
+    /// The key of the eval the action is about.
+    pub fn eval_key(&self) -> &str {
+        match self {
+            Action::CreateEval(new) => &new.key,
+            Action::UpdateEval(update) | Action::AdoptEval(update) => &update.key,
+            Action::ReplaceEval(replace) => &replace.key,
+            Action::DeleteEval(delete) => &delete.key,
+            Action::StartRun(run) => &run.eval_key,
         }
     }
 }
@@ -244,6 +263,17 @@ pub struct StartRun {
     pub reason: Reason,
 }
 
+/// An eval's `evalctl_runs` tag to write once its runs in the plan have all started: its
+/// complete name and metadata (the service replaces metadata as a whole).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunsRecord {
+    pub eval_key: String,
+    /// `None` when the eval is created or replaced by this plan.
+    pub eval_id: Option<String>,
+    pub name: String,
+    pub metadata: Metadata,
+}
+
 /// The runs of one run key and spec on a live eval, when there is more than one.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DuplicateRuns {
@@ -311,11 +341,17 @@ pub fn plan(desired: &Desired, remote: &Remote, options: PlanOptions) -> Plan {
     };
     // Each eval's actions depend on that eval alone, so they are planned on all cores;
     // collecting keeps them in key order.
-    let mut actions: Vec<Action> = desired
+    let planned: Vec<(Vec<Action>, Option<RunsRecord>)> = desired
         .evals
         .par_iter()
-        .flat_map_iter(|(key, eval)| eval_actions(key, eval, live.get(key.as_str()), &context))
+        .map(|(key, eval)| eval_actions(key, eval, live.get(key.as_str()), &context))
         .collect();
+    let mut actions = Vec::with_capacity(planned.iter().map(|(a, _)| a.len()).sum());
+    let mut records = Vec::new();
+    for (eval_actions, record) in planned {
+        actions.extend(eval_actions);
+        records.extend(record);
+    }
     let kept = plan_removed(desired, &live, &options, &mut actions);
     let refusals = refusals(desired, &live, &actions, &options, &remote.evals);
     let fingerprint = fingerprint(&remote.evals, project, &adopted_ids(&actions));
@@ -326,6 +362,8 @@ pub fn plan(desired: &Desired, remote: &Remote, options: PlanOptions) -> Plan {
         kept,
         duplicate_runs: duplicate_runs(desired, &live),
         aim: desired.aim.patterns.clone(),
+        records,
+        listed_runs_of: listed_runs_of(&remote.evals),
         fingerprint,
     }
 }
@@ -437,6 +475,17 @@ fn adoption_refusals(
         .collect()
 }
 
+/// The evals whose runs were listed, by id.
+fn listed_runs_of(remote: &[RemoteEval]) -> Vec<String> {
+    let mut ids: Vec<String> = remote
+        .iter()
+        .filter(|e| e.runs_listed)
+        .map(|e| e.id.clone())
+        .collect();
+    ids.sort();
+    ids
+}
+
 /// Every run key of the manifests with more than one run of its spec on its live eval.
 fn duplicate_runs(desired: &Desired, live: &BTreeMap<&str, Live<'_>>) -> Vec<DuplicateRuns> {
     let mut found = Vec::new();
@@ -474,21 +523,24 @@ pub fn starts_runs_with_files(desired: &Desired, remote: &[RemoteEval]) -> bool 
         eval.runs.values().any(|run| {
             run.data_file.is_some()
                 && live.get(eval.key.as_str()).is_none_or(|live| {
-                    live.newest
-                        .run_with_spec(&run.key, &run.spec_hash)
-                        .is_none()
+                    live.newest.runs_listed
+                        && live
+                            .newest
+                            .run_with_spec(&run.key, &run.spec_hash)
+                            .is_none()
                 })
         })
     })
 }
 
-/// The actions of one desired eval, given its live evals.
+/// The actions of one desired eval, given its live evals, and the `evalctl_runs` tag to
+/// record once its runs have started.
 fn eval_actions(
     key: &str,
     eval: &DesiredEval,
     live: Option<&Live<'_>>,
     context: &Context<'_>,
-) -> Vec<Action> {
+) -> (Vec<Action>, Option<RunsRecord>) {
     let mut actions = Vec::with_capacity(1 + eval.runs.len());
     let adopted = eval
         .adopt
@@ -506,7 +558,53 @@ fn eval_actions(
             plan_existing(eval, live.newest, context, &mut actions);
         }
     }
-    actions
+    let current = live.map(|l| l.newest).or(adopted);
+    let record = runs_tag(eval, current, &mut actions);
+    (actions, record)
+}
+
+/// Where the eval's `evalctl_runs` tag gets the digest of the runs the manifests want: in
+/// the eval's own write (create, replace, update, adopt) when no run is to start, else in a
+/// record written once the runs have started, so the tag never vouches for a run a crash
+/// kept from starting. Nothing when the tag vouches already.
+fn runs_tag(
+    eval: &DesiredEval,
+    current: Option<&RemoteEval>,
+    actions: &mut [Action],
+) -> Option<RunsRecord> {
+    let digest = eval.runs_digest();
+    let vouched = current.is_some_and(|c| c.tag(tags::RUNS) == Some(digest.as_str()));
+    let starts = actions.iter().any(|a| a.kind() == ActionKind::Run);
+    let current_id = current.map(|c| c.id.as_str());
+    let own = actions.iter_mut().find_map(|action| match action {
+        Action::CreateEval(new) => Some((None, &new.name, &mut new.metadata)),
+        Action::ReplaceEval(replace) => Some((None, &replace.new.name, &mut replace.new.metadata)),
+        Action::UpdateEval(update) | Action::AdoptEval(update)
+            if Some(update.id.as_str()) == current_id =>
+        {
+            Some((Some(update.id.clone()), &update.name, &mut update.metadata))
+        }
+        _ => None,
+    });
+    match own {
+        Some((_, _, metadata)) if !starts => {
+            metadata.insert(tags::RUNS.into(), digest);
+            None
+        }
+        Some((eval_id, name, metadata)) => Some(RunsRecord {
+            eval_key: eval.key.clone(),
+            eval_id,
+            name: name.clone(),
+            metadata: tags::with_runs_digest(metadata, Some(&digest)),
+        }),
+        None if vouched => None,
+        None => current.map(|current| RunsRecord {
+            eval_key: eval.key.clone(),
+            eval_id: Some(current.id.clone()),
+            name: current.name.clone(),
+            metadata: tags::with_runs_digest(&current.metadata, Some(&digest)),
+        }),
+    }
 }
 
 /// An eval no project manages, named by `adopt:`: tagged in place when its spec is the
@@ -595,8 +693,10 @@ fn new_eval(eval: &DesiredEval, project: &str) -> NewEval {
     }
 }
 
+/// A superseded eval's metadata: its runs are history, so it has no `evalctl_runs` tag
+/// (which leaves room for `evalctl_state` within the service's 16 pairs).
 fn superseded(metadata: &Metadata) -> Metadata {
-    let mut metadata = metadata.clone();
+    let mut metadata = tags::with_runs_digest(metadata, None);
     metadata.insert(tags::STATE.into(), tags::SUPERSEDED.into());
     metadata
 }
@@ -660,6 +760,12 @@ fn plan_existing(
     }
     if let Some(update) = drift(eval, current, project) {
         actions.push(Action::UpdateEval(update));
+    }
+    if !current.runs_listed {
+        // The fetch left them unlisted because the eval's `evalctl_runs` tag vouches for
+        // every run the manifests want.
+        debug_assert!(eval.runs_vouched_by(&current.metadata));
+        return;
     }
     for run in eval.runs.values() {
         if current
@@ -756,8 +862,16 @@ fn drift(eval: &DesiredEval, current: &RemoteEval, project: &str) -> Option<Upda
         &eval.spec_hash,
         eval.protect,
     );
-    let (changes, reasons) =
-        name_and_metadata_changes((&current.name, &current.metadata), (&eval.name, &wanted));
+    // The `evalctl_runs` tag is apply's bookkeeping, not something the manifests say: it is
+    // kept as it is (`runs_tag` sets it) and never shown as a change.
+    let (changes, reasons) = name_and_metadata_changes(
+        (
+            &current.name,
+            &tags::with_runs_digest(&current.metadata, None),
+        ),
+        (&eval.name, &wanted),
+    );
+    let wanted = tags::with_runs_digest(&wanted, current.tag(tags::RUNS));
     (!changes.is_empty()).then(|| UpdateEval {
         key: eval.key.clone(),
         id: current.id.clone(),

@@ -21,6 +21,10 @@ pub struct RemoteEval {
     pub created_at: i64,
     /// Runs, oldest first; fetched only for the evals a command looks at.
     pub runs: Vec<EvalRun>,
+    /// Whether `runs` were listed. A plan leaves them unlisted when the eval's
+    /// `evalctl_runs` tag vouches for the runs the manifests want.
+    #[serde(default)]
+    pub runs_listed: bool,
 }
 
 impl RemoteEval {

@@ -10,9 +10,23 @@ pub const STATE: &str = "evalctl_state";
 pub const SUPERSEDED: &str = "superseded";
 /// `true` on an eval with `protect: true`: prune and replace leave it alone.
 pub const PROTECT: &str = "evalctl_protect";
+/// On a live eval: the digest of the runs (key and spec) evalctl has seen started on it,
+/// written after they started. A plan whose manifests want exactly those runs need not list
+/// them (`DesiredEval::runs_digest`); a superseded eval drops it.
+pub const RUNS: &str = "evalctl_runs";
 
 /// Metadata as the service holds it.
 pub type Metadata = BTreeMap<String, String>;
+
+/// `metadata` with its `evalctl_runs` tag set to `digest`, or without one.
+pub fn with_runs_digest(metadata: &Metadata, digest: Option<&str>) -> Metadata {
+    let mut metadata = metadata.clone();
+    match digest {
+        Some(digest) => metadata.insert(RUNS.into(), digest.into()),
+        None => metadata.remove(RUNS),
+    };
+    metadata
+}
 
 /// The metadata without evalctl's tags: what the user owns.
 pub fn user_part(metadata: &Metadata) -> Metadata {

@@ -128,6 +128,7 @@ fn stored(eval: &DesiredEval, id: &str, created_at: i64) -> RemoteEval {
         testing_criteria: criteria,
         created_at,
         runs,
+        runs_listed: true,
     }
 }
 
@@ -541,4 +542,111 @@ fn the_canonical_specs_of_every_normalised_form_are_stable() {
     {"data_source_config":{"include_sample_schema":true,"item_schema":{"type":"object"},"type":"custom"},"testing_criteria":[{"input":[{"content":[{"text":"t","type":"input_text"}],"role":"system","type":"message"},{"content":{"text":"u","type":"input_text"},"role":"user","type":"message"}],"model":"m","name":"s","pass_threshold":5.000000e-1,"sampling_params":{"temperature":2.000000e-1},"type":"score_model"}]}
     3de34fd5961f07317ab542e8f32ca28342f3359349c3aaaeddba3b9f34bf3e5e
     "#);
+}
+
+/// `stored`, as a plan fetch leaves it once the eval's tag vouches for its runs.
+fn vouched(eval: &DesiredEval, id: &str) -> RemoteEval {
+    let mut remote = stored(eval, id, 100);
+    remote
+        .metadata
+        .insert(tags::RUNS.into(), eval.runs_digest());
+    remote.runs = Vec::new();
+    remote.runs_listed = false;
+    remote
+}
+
+#[test]
+fn runs_a_tag_vouches_for_are_neither_started_nor_recorded() {
+    let e = eval("mmlu", "eq", &[("baseline", "a"), ("nightly", "b")]);
+    let plan = plan(
+        &desired(vec![e.clone()]),
+        &[vouched(&e, "eval_1")],
+        PlanOptions::default(),
+    );
+    assert_eq!((plan.actions.len(), plan.records.len()), (0, 0), "{plan:?}");
+    assert!(plan.listed_runs_of.is_empty());
+}
+
+#[test]
+fn listed_runs_all_there_are_recorded_without_an_action() {
+    let e = eval("mmlu", "eq", &[("baseline", "a")]);
+    let plan = plan(
+        &desired(vec![e.clone()]),
+        &[stored(&e, "eval_1", 100)],
+        PlanOptions::default(),
+    );
+    assert!(plan.actions.is_empty(), "{plan:?}");
+    assert_eq!(plan.listed_runs_of, ["eval_1"]);
+    let [record] = &plan.records[..] else {
+        panic!("one record: {plan:?}")
+    };
+    assert_eq!(record.eval_id.as_deref(), Some("eval_1"));
+    assert_eq!(record.metadata.get(tags::RUNS), Some(&e.runs_digest()));
+    assert_eq!(tags::user_part(&record.metadata)["team"], "research");
+}
+
+#[test]
+fn a_run_to_start_is_recorded_after_it_and_an_eval_without_runs_is_tagged_at_once() {
+    let with_runs = eval("mmlu", "eq", &[("baseline", "a")]);
+    let without = eval("empty", "eq", &[]);
+    let plan = plan(
+        &desired(vec![with_runs.clone(), without.clone()]),
+        &[],
+        PlanOptions::default(),
+    );
+    let creates: BTreeMap<&str, &NewEval> = plan
+        .actions
+        .iter()
+        .filter_map(|a| match a {
+            Action::CreateEval(new) => Some((new.key.as_str(), new)),
+            _ => None,
+        })
+        .collect();
+    // A tag written with the eval would vouch for a run a crash kept from starting.
+    assert_eq!(creates["mmlu"].metadata.get(tags::RUNS), None);
+    assert_eq!(
+        creates["empty"].metadata.get(tags::RUNS),
+        Some(&without.runs_digest())
+    );
+    let [record] = &plan.records[..] else {
+        panic!("one record: {plan:?}")
+    };
+    assert_eq!(
+        (record.eval_key.as_str(), record.eval_id.as_deref()),
+        ("mmlu", None)
+    );
+    assert_eq!(
+        record.metadata,
+        tags::with_runs_digest(&creates["mmlu"].metadata, Some(&with_runs.runs_digest()))
+    );
+}
+
+#[test]
+fn the_tag_is_kept_by_an_update_never_shown_and_dropped_when_superseded() {
+    let e = eval("mmlu", "eq", &[("baseline", "a")]);
+    let mut changed = e.clone();
+    changed.metadata.insert("team".into(), "other".into());
+    let plan_of_update = plan(
+        &desired(vec![changed]),
+        &[vouched(&e, "eval_1")],
+        PlanOptions::default(),
+    );
+    let [Action::UpdateEval(update)] = &plan_of_update.actions[..] else {
+        panic!("one update: {plan_of_update:?}")
+    };
+    assert_eq!(update.metadata.get(tags::RUNS), Some(&e.runs_digest()));
+    assert!(
+        update.changes.iter().all(|c| c.path == "metadata.team"),
+        "{update:?}"
+    );
+
+    let replaced = eval("mmlu", "ne", &[("baseline", "a")]);
+    let mut old = stored(&e, "eval_1", 100);
+    old.metadata.insert(tags::RUNS.into(), e.runs_digest());
+    let plan = plan(&desired(vec![replaced]), &[old], PlanOptions::default());
+    let Some(Action::ReplaceEval(replace)) = plan.actions.first() else {
+        panic!("a replacement: {plan:?}")
+    };
+    assert_eq!(replace.superseded_metadata.get(tags::RUNS), None);
+    assert_eq!(replace.superseded_metadata.len(), 5, "{replace:?}");
 }

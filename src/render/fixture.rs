@@ -61,6 +61,8 @@ pub(crate) fn plan() -> Plan {
         duplicate_runs: Vec::new(),
         aim: Default::default(),
         refusals: Vec::new(),
+        records: Vec::new(),
+        listed_runs_of: Vec::new(),
         fingerprint: hash("remote state"),
     }
 }

@@ -57,6 +57,9 @@ pub fn human(plan: &Plan, header: &Header, color: bool, out: &mut dyn Write) -> 
         out.write_all(block.as_bytes())?;
     }
     writeln!(out)?;
+    if let Some(note) = view::records_note(plan) {
+        writeln!(out, "{note}\n")?;
+    }
     if plan.is_empty() {
         writeln!(out, "{}", view::NO_CHANGES)
     } else {

@@ -38,7 +38,8 @@ pub(crate) fn markdown_within(
         .collect();
     let kept = (!plan.kept.is_empty() || !plan.duplicate_runs.is_empty())
         .then(|| kept_block(&plan.kept) + &duplicates_block(plan));
-    let tail = format!("**{}**\n", final_line(plan));
+    let records = view::records_note(plan).map_or(String::new(), |note| format!("\n{note}\n"));
+    let tail = format!("**{}**\n{records}", final_line(plan));
     let full: usize = head.len()
         + blocks.iter().map(String::len).sum::<usize>()
         + kept.as_ref().map_or(0, String::len)

@@ -9,7 +9,9 @@ use serde_json::Value;
 
 use super::{Header, FORMAT_VERSION};
 use crate::manifest::model::Target;
-use crate::plan::{Action, AimPatterns, DuplicateRuns, KeptEval, Plan, Refusal, Summary};
+use crate::plan::{
+    Action, AimPatterns, DuplicateRuns, KeptEval, Plan, Refusal, RunsRecord, Summary,
+};
 
 /// The JSON plan, in the order tools see its keys. Borrowed when written, owned when read.
 #[derive(Debug, Serialize, Deserialize)]
@@ -28,6 +30,10 @@ pub(crate) struct PlanFile<'a> {
     pub aim: Cow<'a, AimPatterns>,
     #[serde(default, skip_serializing_if = "<[Refusal]>::is_empty")]
     pub refusals: Cow<'a, [Refusal]>,
+    #[serde(default, skip_serializing_if = "<[RunsRecord]>::is_empty")]
+    pub records: Cow<'a, [RunsRecord]>,
+    #[serde(default, skip_serializing_if = "<[String]>::is_empty")]
+    pub listed_runs_of: Cow<'a, [String]>,
 }
 
 impl<'a> PlanFile<'a> {
@@ -44,6 +50,8 @@ impl<'a> PlanFile<'a> {
             duplicate_runs: Cow::Borrowed(&plan.duplicate_runs),
             aim: Cow::Borrowed(&plan.aim),
             refusals: Cow::Borrowed(&plan.refusals),
+            records: Cow::Borrowed(&plan.records),
+            listed_runs_of: Cow::Borrowed(&plan.listed_runs_of),
         }
     }
 }
@@ -88,6 +96,8 @@ pub fn read_plan_file(text: &str) -> Result<(Header, Plan), PlanFileError> {
         duplicate_runs: file.duplicate_runs.into_owned(),
         aim: file.aim.into_owned(),
         refusals: file.refusals.into_owned(),
+        records: file.records.into_owned(),
+        listed_runs_of: file.listed_runs_of.into_owned(),
         fingerprint: file.fingerprint.into_owned(),
     };
     // The summary is derived; a mismatch means hands were on the file.

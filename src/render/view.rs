@@ -10,13 +10,32 @@ use super::outline::outline;
 use crate::manifest::model::Gate;
 use crate::plan::tags::{self, Metadata};
 use crate::plan::{
-    Action, ActionKind, AimPatterns, DeleteEval, DuplicateRuns, KeptEval, NewEval, ReplaceEval,
-    StartRun, Summary, UpdateEval,
+    Action, ActionKind, AimPatterns, DeleteEval, DuplicateRuns, KeptEval, NewEval, Plan,
+    ReplaceEval, StartRun, Summary, UpdateEval,
 };
 use crate::shown::{count, quoted};
 
 /// What an empty plan says instead of the summary line.
 pub(crate) const NO_CHANGES: &str = "No changes.";
+
+/// What a plan says of the `evalctl_runs` tags it writes on evals it does not otherwise
+/// touch (a crash after runs started, a run removed from the manifests, evals tagged by an
+/// older evalctl): apply writes them without asking, so the plan says so.
+pub(crate) fn records_note(plan: &Plan) -> Option<String> {
+    let alone = plan
+        .records
+        .iter()
+        .filter(|r| !plan.actions.iter().any(|a| a.eval_key() == r.eval_key))
+        .count();
+    let (evals, have) = match alone {
+        0 => return None,
+        1 => ("1 eval".to_string(), "it has"),
+        n => (format!("{n} evals"), "they have"),
+    };
+    Some(format!(
+        "Apply also tags {evals} with the runs {have} already (`evalctl_runs`), so that later plans need not list them."
+    ))
+}
 
 /// Said of kept evals, once, above their list.
 pub(crate) const KEPT_TITLE: &str = "Kept (not in the manifests; `--prune` deletes them)";

@@ -40,7 +40,8 @@ pub const RESERVED_PREFIX: &str = "evalctl_";
 pub const MAX_METADATA_PAIRS: usize = 16;
 pub const MAX_METADATA_KEY_CHARS: usize = 64;
 pub const MAX_METADATA_VALUE_CHARS: usize = 512;
-/// Pairs evalctl writes itself: project, key, spec (and state on evals).
+/// Pairs evalctl writes itself: project, key, spec, and on evals `evalctl_runs` while live or
+/// `evalctl_state` once superseded (never both).
 pub const EVAL_RESERVED_PAIRS: usize = 4;
 pub const RUN_RESERVED_PAIRS: usize = 3;
 
