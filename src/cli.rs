@@ -156,13 +156,17 @@ pub struct CompareArgs {
     pub eval_key: String,
     /// The run key.
     pub run_key: String,
-    /// The run to compare with [default: the completed run of the key before --new]; a run
-    /// id, or a run key (its newest run).
+    /// The run to compare with [default: the completed run of the key before --new]; the
+    /// id of any run of the eval key, or a run key (its newest completed run).
     #[arg(long, value_name = "RUN")]
     pub base: Option<String>,
-    /// The run to judge [default: the newest run of the key]; a run id or a run key.
+    /// The run to judge [default: the newest completed run of the key]; the id of any run of
+    /// the eval key, or a run key (its newest completed run).
     #[arg(long, value_name = "RUN")]
     pub new: Option<String>,
+    /// The significance level of the verdicts.
+    #[arg(long, value_name = "P", default_value_t = crate::compare::ALPHA, value_parser = parse_alpha)]
+    pub alpha: f64,
     /// The project directory.
     #[arg(long, short = 'p', value_name = "DIR", default_value = ".")]
     pub project: PathBuf,
@@ -534,4 +538,14 @@ pub struct ServeArgs {
     /// Answer as a broken or hostile service would, to test clients.
     #[arg(long, value_enum)]
     pub misbehave: Option<crate::emulator::misbehavior::Misbehavior>,
+}
+
+/// A significance level: a number strictly between 0 and 1.
+fn parse_alpha(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(alpha) if alpha > 0.0 && alpha < 1.0 => Ok(alpha),
+        _ => Err(format!(
+            "expected a number between 0 and 1 (exclusive), such as 0.05; found `{text}`"
+        )),
+    }
 }

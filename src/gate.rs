@@ -81,6 +81,17 @@ pub fn needs_baseline(gate: &Gate) -> bool {
     gate.regression.is_some() || gate.graders.values().any(|g| g.regression.is_some())
 }
 
+/// The significance level a comparison for this gate's verdicts uses: the overall
+/// regression rule's, else the first grader rule's, else the default.
+pub fn alpha_of(gate: &Gate) -> f64 {
+    gate.regression
+        .iter()
+        .chain(gate.graders.values().filter_map(|g| g.regression.as_ref()))
+        .map(|rule| rule.alpha)
+        .next()
+        .unwrap_or(crate::compare::ALPHA)
+}
+
 /// The regression check of the whole run (`grader` `None`) or of one grader.
 fn against(rule: &Regression, compared: Option<&RunComparison>, grader: Option<&str>) -> Check {
     let Some(compared) = compared else {
@@ -99,7 +110,12 @@ fn against(rule: &Regression, compared: Option<&RunComparison>, grader: Option<&
 /// A regression check: it fails only when the drop is larger than allowed AND significant,
 /// so a drop within noise passes however large it looks.
 fn regression(rule: &Regression, compared: &Comparison, baseline: &str) -> Check {
-    let drop = -compared.delta;
+    // No row graded in both runs (every one errored, say): there is no drop to judge, and a
+    // run that graded nothing does not pass for it.
+    let Some(delta) = compared.delta else {
+        return Check::NoResults;
+    };
+    let drop = -delta;
     let significant = compared.p_value < rule.alpha;
     Check::Regression {
         baseline: baseline.to_string(),
@@ -271,15 +287,17 @@ mod tests {
             name: name.into(),
             method: crate::compare::pairing::Method::Paired,
             paired: 100,
-            base_pass_rate: 0.9,
-            new_pass_rate: 0.9 + delta,
-            delta,
+            base_pass_rate: Some(0.9),
+            new_pass_rate: Some(0.9 + delta),
+            delta: Some(delta),
             ci_low: None,
             ci_high: None,
             pass_to_fail: 0,
             fail_to_pass: 0,
             p_value,
             verdict: crate::compare::stats::Verdict::Unchanged,
+            errored_base: 0,
+            errored_new: 0,
             regressed: Vec::new(),
         }
     }
@@ -304,15 +322,19 @@ mod tests {
             eval_key: "e".into(),
             run_key: "r".into(),
             pair_by: None,
+            keyed_by_content: 0,
+            alpha: 0.05,
             base: crate::compare::RunRef {
                 run_id: "evalrun_base".into(),
                 eval_id: "eval_1".into(),
                 created_at: 0,
+                status: crate::api::wire::RunStatus::Completed,
             },
             new: crate::compare::RunRef {
                 run_id: "evalrun_new".into(),
                 eval_id: "eval_1".into(),
                 created_at: 1,
+                status: crate::api::wire::RunStatus::Completed,
             },
             paired_rows: 100,
             unpaired_base: 0,
@@ -342,5 +364,12 @@ mod tests {
         let first = judge(&gate, &run, None);
         assert!(first.passed());
         assert!(first.checks.iter().all(|(_, c)| *c == Check::NoBaseline));
+        // The new run graded none of its rows (every one errored): no pass for nothing.
+        let mut nothing = comparison("all graders", 0.0, 1.0);
+        (nothing.new_pass_rate, nothing.delta) = (None, None);
+        let errored = compared(nothing, comparison("judge", 0.0, 1.0));
+        let verdict = judge(&gate, &run, Some(&errored));
+        assert_eq!(verdict.checks[0].1, Check::NoResults);
+        assert!(!verdict.passed());
     }
 }

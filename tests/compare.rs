@@ -55,7 +55,8 @@ async fn the_newest_run_is_compared_with_the_previous_one_row_by_row() {
     let none = common::evalctl_on(dir.path(), &["compare", "qa", "nightly"], &base, &[]).await;
     assert_eq!(none.code, 1, "{}", none.transcript());
     assert!(
-        none.stderr.contains("no completed run before the newest"),
+        none.stderr
+            .contains("has no completed run of run key `nightly` before evalrun_"),
         "{}",
         none.stderr
     );
@@ -111,6 +112,47 @@ async fn the_newest_run_is_compared_with_the_previous_one_row_by_row() {
     assert_eq!(human.code, 0, "{}", human.transcript());
     assert!(human.stdout.contains("paired 30 rows by item.id; 1 of the new run's and 0 of the base run's could not be paired"), "{}", human.stdout);
     assert!(human.stdout.contains("regressed"), "{}", human.stdout);
+    assert!(human.stdout.contains(" (completed, "), "{}", human.stdout);
+    let markdown = common::evalctl_on(
+        dir.path(),
+        &["compare", "qa", "nightly", "-o", "markdown"],
+        &base,
+        &[],
+    )
+    .await;
+    assert!(
+        markdown
+            .stdout
+            .contains("Regressed rows (12 passed every grader before and fail now):"),
+        "{}",
+        markdown.stdout
+    );
+    // Named runs: an id, and the same run twice refused.
+    let new_id = compared["new"]["run_id"].as_str().unwrap_or_default();
+    let base_id = compared["base"]["run_id"].as_str().unwrap_or_default();
+    let named = common::evalctl_on(
+        dir.path(),
+        &[
+            "compare", "qa", "nightly", "--base", base_id, "--new", new_id, "-o", "json",
+        ],
+        &base,
+        &[],
+    )
+    .await;
+    assert_eq!(named.stdout, json.stdout, "{}", named.transcript());
+    let same = common::evalctl_on(
+        dir.path(),
+        &["compare", "qa", "nightly", "--base", new_id],
+        &base,
+        &[],
+    )
+    .await;
+    assert_eq!(same.code, 1, "{}", same.transcript());
+    assert!(
+        same.stderr.contains("name two different runs"),
+        "{}",
+        same.stderr
+    );
     server.shutdown().await;
 }
 

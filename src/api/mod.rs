@@ -13,5 +13,5 @@ pub mod wire;
 pub(crate) use client::next_cursor;
 pub use client::{Client, Notices, Options, WriteGate, MAX_PAGES};
 pub use error::ApiError;
-pub use state::{fetch, list_live_runs, Fetch, ForPlan, Runs};
+pub use state::{fetch, list_live_runs, list_runs, Fetch, ForPlan, Runs};
 pub use target::{Auth, AuthKind, Connection, Credential, Flavor, Secret, TargetError};

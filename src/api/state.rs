@@ -115,7 +115,7 @@ pub async fn list_live_runs(
 
 /// Lists the runs of the evals `wanted` picks, concurrently (the client bounds requests in
 /// flight), oldest first.
-async fn list_runs(
+pub async fn list_runs(
     client: &Client,
     evals: &mut [RemoteEval],
     wanted: impl Fn(&RemoteEval) -> bool,

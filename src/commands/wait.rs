@@ -31,16 +31,16 @@ pub(crate) struct Watched {
 
 /// The runs a saved plan started, with the gates the plan recorded.
 pub(crate) fn started_by(plan: &Plan, report: &Report) -> Vec<Watched> {
-    let gate = |started: &StartedRun| match plan.actions.get(started.action) {
-        Some(Action::StartRun(start)) => start.gate.clone(),
+    let start = |started: &StartedRun| match plan.actions.get(started.action) {
+        Some(Action::StartRun(start)) => Some(start),
         _ => None,
     };
     report
         .started
         .iter()
         .map(|run| Watched {
-            pair_by: None,
-            gate: gate(run),
+            pair_by: start(run).and_then(|s| s.pair_by.clone()),
+            gate: start(run).and_then(|s| s.gate.clone()),
             eval_key: run.eval_key.clone(),
             run_key: run.run_key.clone(),
             eval_id: run.eval_id.clone(),
@@ -91,9 +91,10 @@ pub(crate) async fn wait(
     }
     let runs = poll(client, watched, timeout, err).await?;
     writeln!(out).map_err(Error::Output)?;
+    let mut histories = super::compare::Histories::new(client, project);
     for (watch, run) in watched.iter().zip(&runs) {
         let verdict = match &watch.gate {
-            Some(gate) => Some(judge_run(client, project, watch, gate, run).await?),
+            Some(gate) => Some(judge_run(&mut histories, watch, gate, run).await?),
             None => None,
         };
         render::run_result(&watch.eval_key, &watch.run_key, run, verdict.as_ref(), out)
@@ -114,8 +115,7 @@ pub(crate) async fn wait(
 
 /// A finished run's gate, with its baseline comparison when the gate asks for one.
 async fn judge_run(
-    client: &Client,
-    project: &str,
+    histories: &mut super::compare::Histories<'_>,
     watch: &Watched,
     gate: &crate::manifest::model::Gate,
     run: &EvalRun,
@@ -123,14 +123,8 @@ async fn judge_run(
     let compared = match gate::needs_baseline(gate) && run.status == RunStatus::Completed {
         true => {
             let keys = (watch.eval_key.as_str(), watch.run_key.as_str());
-            super::compare::against_previous(
-                client,
-                project,
-                keys,
-                &run.id,
-                watch.pair_by.as_deref(),
-            )
-            .await?
+            let options = (watch.pair_by.as_deref(), gate::alpha_of(gate));
+            super::compare::against_previous(histories, keys, &run.id, options).await?
         }
         false => None,
     };

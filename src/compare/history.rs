@@ -1,12 +1,15 @@
 //! A run key's history: every run over time, across replacements, each with its pass rates
-//! and its verdict against the run before it.
+//! and its verdict against the completed run before it.
+
+use std::collections::BTreeMap;
 
 use serde::Serialize;
-use serde_json::Value;
 
-use super::runs::KeyedRun;
+use super::pairing::Row;
+use super::runs::{previous_completed, KeyedRun};
 use super::stats::Verdict;
-use super::{run_comparison, RunRef};
+use super::{run_comparison, RunRef, ALPHA};
+use crate::api::wire::RunStatus;
 use crate::gate::{grader_results, ratio};
 use crate::plan::tags;
 
@@ -25,7 +28,8 @@ pub struct Entry {
     /// Share of rows that passed every grader; `None` before results.
     pub pass_rate: Option<f64>,
     pub graders: Vec<GraderRate>,
-    /// Against the run before, on every grader; `None` for the first, or without results.
+    /// Against the completed run before it, on every grader; `None` for the first, or for a
+    /// run that did not complete.
     pub verdict: Option<Verdict>,
 }
 
@@ -35,61 +39,87 @@ pub struct GraderRate {
     pub pass_rate: f64,
 }
 
-/// The history of `runs` (oldest first), each with its output items (empty when not fetched).
-pub fn history(
-    (eval_key, run_key): (&str, &str),
-    pair_by: Option<&str>,
-    runs: &[(KeyedRun<'_>, Vec<Value>)],
-) -> Vec<Entry> {
-    let mut entries: Vec<Entry> = Vec::with_capacity(runs.len());
-    for (i, (keyed, items)) in runs.iter().enumerate() {
-        let run = keyed.run;
-        let counts = run.result_counts.unwrap_or_default();
-        let previous = i.checked_sub(1).map(|p| &runs[p]);
-        let change = previous.and_then(|(before, _)| {
-            if before.eval.id != keyed.eval.id {
-                Some("eval replaced")
-            } else if before.run.metadata.get(tags::SPEC) != run.metadata.get(tags::SPEC) {
-                Some("data or settings changed")
-            } else {
-                None
+/// The runs whose rows a history of the newest `shown` of `runs` (newest first) compares:
+/// each completed one, and the completed run before it (which may be older than those shown).
+pub fn compared_runs<'a>(runs: &[KeyedRun<'a>], shown: usize) -> Vec<KeyedRun<'a>> {
+    let mut needed: Vec<KeyedRun<'a>> = Vec::new();
+    for keyed in runs.iter().take(shown) {
+        if keyed.run.status != RunStatus::Completed {
+            continue;
+        }
+        let baseline = previous_completed(runs, keyed.run);
+        for run in std::iter::once(*keyed).chain(baseline) {
+            if !needed.iter().any(|k| k.run.id == run.run.id) {
+                needed.push(run);
             }
-        });
-        let verdict = previous
-            .filter(|(_, before_items)| !before_items.is_empty() && !items.is_empty())
-            .map(|(before, before_items)| {
-                run_comparison(
-                    (eval_key, run_key),
-                    pair_by,
-                    (reference(before), before_items),
-                    (reference(keyed), items),
-                    &[],
-                )
-                .overall
-                .verdict
-            });
-        entries.push(Entry {
-            run_id: run.id.clone(),
-            eval_id: keyed.eval.id.clone(),
-            eval_state: if keyed.eval.is_superseded() {
-                "superseded"
-            } else {
-                "live"
-            },
-            created_at: run.created_at,
-            status: run.status.as_str().to_string(),
-            change,
-            pass_rate: (counts.total > 0).then(|| ratio(counts.passed, counts.total)),
-            graders: grader_results(run)
-                .into_iter()
-                .map(|g| GraderRate {
-                    pass_rate: ratio(g.passed, g.graded),
-                    name: g.name,
-                })
-                .collect(),
-            verdict,
-        });
+        }
     }
+    needed
+}
+
+/// The history of the newest `shown` of `runs` (every run of the key, newest first), oldest
+/// first: each with what changed since the run before it, and its verdict against the
+/// completed run before it, from `rows` (by run id; a run without rows has no verdict).
+pub fn history(
+    keys: (&str, &str),
+    pair_by: Option<&str>,
+    runs: &[KeyedRun<'_>],
+    shown: usize,
+    rows: &BTreeMap<String, Vec<Row>>,
+) -> Vec<Entry> {
+    let mut entries: Vec<Entry> = runs
+        .iter()
+        .enumerate()
+        .take(shown)
+        .map(|(i, keyed)| {
+            let run = keyed.run;
+            let counts = run.result_counts.unwrap_or_default();
+            let change = runs.get(i + 1).and_then(|before| {
+                if before.eval.id != keyed.eval.id {
+                    Some("eval replaced")
+                } else if before.run.metadata.get(tags::SPEC) != run.metadata.get(tags::SPEC) {
+                    Some("data or settings changed")
+                } else {
+                    None
+                }
+            });
+            let verdict = previous_completed(runs, run)
+                .filter(|_| run.status == RunStatus::Completed)
+                .and_then(|base| {
+                    let (base_rows, new_rows) = (rows.get(&base.run.id)?, rows.get(&run.id)?);
+                    let compared = run_comparison(
+                        keys,
+                        (pair_by, ALPHA),
+                        (reference(&base), base_rows),
+                        (reference(keyed), new_rows),
+                        &[],
+                    );
+                    Some(compared.overall.verdict)
+                });
+            Entry {
+                run_id: run.id.clone(),
+                eval_id: keyed.eval.id.clone(),
+                eval_state: if keyed.eval.is_superseded() {
+                    "superseded"
+                } else {
+                    "live"
+                },
+                created_at: run.created_at,
+                status: run.status.as_str().to_string(),
+                change,
+                pass_rate: (counts.total > 0).then(|| ratio(counts.passed, counts.total)),
+                graders: grader_results(run)
+                    .into_iter()
+                    .map(|g| GraderRate {
+                        pass_rate: ratio(g.passed, g.graded),
+                        name: g.name,
+                    })
+                    .collect(),
+                verdict,
+            }
+        })
+        .collect();
+    entries.reverse();
     entries
 }
 
@@ -98,6 +128,7 @@ fn reference(keyed: &KeyedRun<'_>) -> RunRef {
         run_id: keyed.run.id.clone(),
         eval_id: keyed.eval.id.clone(),
         created_at: keyed.run.created_at,
+        status: keyed.run.status.clone(),
     }
 }
 
@@ -116,6 +147,61 @@ pub fn sparkline(entries: &[Entry]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::api::wire::EvalRun;
+    use crate::plan::RemoteEval;
+    use serde_json::json;
+
+    #[test]
+    fn a_run_is_judged_against_the_completed_run_before_it_even_outside_those_shown() {
+        let eval = RemoteEval {
+            id: "eval_1".into(),
+            name: "qa".into(),
+            metadata: Default::default(),
+            data_source_config: json!({}),
+            testing_criteria: Vec::new(),
+            created_at: 0,
+            runs: Vec::new(),
+            runs_listed: true,
+        };
+        let run = |id: &str, at: i64, status: RunStatus| EvalRun {
+            id: id.into(),
+            created_at: at,
+            status,
+            ..EvalRun::default()
+        };
+        // Newest first: C completed, B failed, A completed.
+        let (a, b, c) = (
+            run("a", 1, RunStatus::Completed),
+            run("b", 2, RunStatus::Failed),
+            run("c", 3, RunStatus::Completed),
+        );
+        let runs: Vec<KeyedRun> = [&c, &b, &a]
+            .into_iter()
+            .map(|run| KeyedRun { eval: &eval, run })
+            .collect();
+        // Two shown (C and B): C's baseline A is fetched too, B (failed) is not.
+        let needed: Vec<&str> = compared_runs(&runs, 2)
+            .iter()
+            .map(|k| k.run.id.as_str())
+            .collect();
+        assert_eq!(needed, ["c", "a"]);
+        let items: Vec<serde_json::Value> = (0..10)
+            .map(|i| {
+                json!({"id": format!("i{i}"), "datasource_item": {"n": i},
+                "results": [{"name": "g-1", "passed": true}]})
+            })
+            .collect();
+        let rows: BTreeMap<String, Vec<Row>> = ["a", "c"]
+            .into_iter()
+            .map(|id| (id.to_string(), super::super::pairing::rows(&items, None)))
+            .collect();
+        let entries = history(("qa", "r"), None, &runs, 2, &rows);
+        let shown: Vec<(&str, Option<Verdict>)> = entries
+            .iter()
+            .map(|e| (e.run_id.as_str(), e.verdict))
+            .collect();
+        assert_eq!(shown, [("b", None), ("c", Some(Verdict::Unchanged))]);
+    }
 
     #[test]
     fn the_sparkline_spans_empty_to_full() {

@@ -106,15 +106,20 @@ pub fn min_discordant(alpha: f64) -> u64 {
         .unwrap_or(u64::MAX)
 }
 
-/// The verdict of a paired comparison at `alpha`: a significant change up or down; no
-/// discordant pair at all, or a change within noise, is unchanged; too few discordant pairs
-/// to ever be significant is inconclusive.
-pub fn verdict(pass_to_fail: u64, fail_to_pass: u64, alpha: f64) -> Verdict {
+/// The verdict of a comparison of `paired` pairs at `alpha`: a significant change up or
+/// down; a change within noise, or no discordant pair among enough pairs that some could
+/// have been significant, is unchanged; too few discordant pairs to ever be significant is
+/// inconclusive.
+pub fn verdict(pass_to_fail: u64, fail_to_pass: u64, paired: u64, alpha: f64) -> Verdict {
     let discordant = pass_to_fail + fail_to_pass;
+    let needed = min_discordant(alpha);
     if discordant == 0 {
-        return Verdict::Unchanged;
+        return match paired >= needed {
+            true => Verdict::Unchanged,
+            false => Verdict::Inconclusive,
+        };
     }
-    if discordant < min_discordant(alpha) {
+    if discordant < needed {
         return Verdict::Inconclusive;
     }
     match mcnemar_exact(pass_to_fail, fail_to_pass) < alpha {
@@ -176,13 +181,20 @@ mod tests {
 
     #[test]
     fn verdicts() {
-        assert_eq!(min_discordant(0.05), 6);
-        assert_eq!(verdict(0, 0, 0.05), Verdict::Unchanged);
-        assert_eq!(verdict(5, 0, 0.05), Verdict::Inconclusive);
-        assert_eq!(verdict(10, 3, 0.05), Verdict::Unchanged);
-        assert_eq!(verdict(20, 5, 0.05), Verdict::Regressed);
-        assert_eq!(verdict(5, 20, 0.05), Verdict::Improved);
-        assert_eq!(verdict(6, 0, 0.05), Verdict::Regressed);
+        assert_eq!(
+            [0.05, 0.01, 0.001].map(min_discordant),
+            [6, 8, 11],
+            "checked against a binomial search"
+        );
+        assert_eq!(verdict(0, 0, 100, 0.05), Verdict::Unchanged);
+        // One pair, the same in both runs: no outcome of it could have told anything.
+        assert_eq!(verdict(0, 0, 1, 0.05), Verdict::Inconclusive);
+        assert_eq!(verdict(5, 0, 100, 0.05), Verdict::Inconclusive);
+        assert_eq!(verdict(10, 3, 100, 0.05), Verdict::Unchanged);
+        assert_eq!(verdict(20, 5, 100, 0.05), Verdict::Regressed);
+        assert_eq!(verdict(5, 20, 100, 0.05), Verdict::Improved);
+        assert_eq!(verdict(6, 0, 100, 0.05), Verdict::Regressed);
+        assert_eq!(verdict(5, 0, 100, 0.1), Verdict::Regressed);
     }
 
     #[test]

@@ -260,6 +260,9 @@ pub struct StartRun {
     pub spec_hash: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub gate: Option<Gate>,
+    /// The eval's `pair_by` field, for a regression gate judged after a saved plan.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pair_by: Option<String>,
     pub reason: Reason,
 }
 
@@ -980,6 +983,7 @@ fn start_run(
         data_file,
         spec_hash: run.spec_hash.clone(),
         gate: run.gate.clone(),
+        pair_by: eval.pair_by.clone(),
         reason: reason.clone(),
     }
 }

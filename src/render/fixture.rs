@@ -121,6 +121,7 @@ pub(crate) fn run(eval: &str, key: &str, eval_id: Option<&str>, reason: Reason) 
         data_file: None,
         spec_hash,
         gate: None,
+        pair_by: None,
         reason,
     }
 }

@@ -279,6 +279,12 @@ pub(crate) fn code(text: &str) -> String {
     format!("{ticks}{pad}{text}{pad}{ticks}")
 }
 
+/// A code span in a table cell: GitHub splits cells at `|` even inside code spans, unless
+/// it is escaped (and it drops the backslash there).
+pub(crate) fn cell_code(text: &str) -> String {
+    code(text).replace('|', "\\|")
+}
+
 fn longest_backtick_run(text: &str) -> usize {
     text.split(|c| c != '`').map(str::len).max().unwrap_or(0)
 }

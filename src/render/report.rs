@@ -5,7 +5,8 @@
 
 use std::io::{self, Write};
 
-use super::markdown::{code, escape, markdown_within, LIMIT};
+use super::compare::{p_cell, rate_cell};
+use super::markdown::{cell_code, code, escape, markdown_within, LIMIT};
 use super::run_result::check_line;
 use super::table::percent;
 use super::Header;
@@ -195,13 +196,13 @@ fn changes_section(runs: &[&ReportedRun], budget: usize) -> String {
                 Change::Inconclusive => "inconclusive",
             };
             format!(
-                "| {} | {} | {} | {} → {} | {interval} | {:.4} | {verdict} |\n",
-                code(&format!("{}/{}", c.eval_key, c.run_key)),
-                code(&c.base.run_id),
+                "| {} | {} | {} | {} → {} | {interval} | {} | {verdict} |\n",
+                cell_code(&format!("{}/{}", c.eval_key, c.run_key)),
+                cell_code(&c.base.run_id),
                 o.paired,
-                percent(o.base_pass_rate),
-                percent(o.new_pass_rate),
-                o.p_value
+                rate_cell(o.base_pass_rate),
+                rate_cell(o.new_pass_rate),
+                p_cell(o.p_value)
             )
         })
         .collect();
@@ -233,7 +234,7 @@ fn take_within(rows: &[String], room: &mut usize) -> usize {
 }
 
 fn run_row(run: &ReportedRun) -> String {
-    let name = code(&format!("{}/{}", run.eval_key, run.run_key));
+    let name = cell_code(&format!("{}/{}", run.eval_key, run.run_key));
     let (status, passed) = match run.run {
         None => (
             "not started: this plan starts it".to_string(),
@@ -263,7 +264,7 @@ fn run_row(run: &ReportedRun) -> String {
 }
 
 fn grader_rows(run: &ReportedRun) -> Vec<String> {
-    let name = code(&format!("{}/{}", run.eval_key, run.run_key));
+    let name = cell_code(&format!("{}/{}", run.eval_key, run.run_key));
     run.run
         .map(grader_results)
         .unwrap_or_default()
@@ -271,7 +272,7 @@ fn grader_rows(run: &ReportedRun) -> Vec<String> {
         .map(|g| {
             format!(
                 "| {name} | {} | {} ({}/{}) |\n",
-                code(&g.name),
+                cell_code(&g.name),
                 percent(ratio(g.passed, g.graded)),
                 g.passed,
                 g.graded
