@@ -538,6 +538,10 @@ pub struct ServeArgs {
     /// Answer as a broken or hostile service would, to test clients.
     #[arg(long, value_enum)]
     pub misbehave: Option<crate::emulator::misbehavior::Misbehavior>,
+    /// Requests per second beyond which requests get 429 with `Retry-After` and
+    /// `retry-after-ms` (a token bucket holding one second's worth), as Azure OpenAI limits.
+    #[arg(long, value_name = "N")]
+    pub rate_limit: Option<std::num::NonZeroU32>,
 }
 
 /// A significance level: a number strictly between 0 and 1.

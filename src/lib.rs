@@ -222,6 +222,7 @@ pub fn run(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<u8, Err
                 model_endpoint: args.model_endpoint,
                 file_processing_ms: args.file_processing_ms,
                 misbehave: args.misbehave,
+                rate_limit: args.rate_limit,
             };
             let runtime = tokio::runtime::Runtime::new().map_err(Error::Runtime)?;
             runtime.block_on(emulator::serve(config))?;

@@ -22,6 +22,7 @@ fn quick() -> RetryPolicy {
             cap: Duration::from_millis(50),
         },
         max_retry_after: Duration::from_millis(50),
+        max_rate_limited_wait: Duration::from_secs(1),
     }
 }
 
@@ -260,5 +261,39 @@ async fn lists_files_past_the_services_page_of_10000() {
         2,
         "one full page, then the rest"
     );
+    server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_rate_limited_service_is_waited_for_and_no_request_runs_out_of_retries() {
+    let mut limited = config();
+    limited.rate_limit = std::num::NonZeroU32::new(40);
+    let server = start(limited).await;
+    // The default policy: what a user's apply has.
+    let connection = Connection::local(&server.base_url()).unwrap_or_else(|e| panic!("{e}"));
+    let client = Client::new(&connection, 8).unwrap_or_else(|e| panic!("{e}"));
+    let started = std::time::Instant::now();
+    let mut creates = tokio::task::JoinSet::new();
+    for i in 0..120 {
+        let client = client.clone();
+        let body = json!({"name": format!("e{i}"),
+            "data_source_config": {"type": "custom", "item_schema": {"type": "object", "properties": {}}},
+            "testing_criteria": [{"type": "string_check", "name": "s", "input": "a", "reference": "a", "operation": "eq"}]});
+        creates.spawn(async move { client.create_eval(&body).await.map(|_| ()) });
+    }
+    while let Some(created) = creates.join_next().await {
+        created
+            .unwrap_or_else(|e| panic!("{e}"))
+            .unwrap_or_else(|e| panic!("a create ran out of retries: {e}"));
+    }
+    let evals = client.list_evals().await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(evals.len(), 120, "each created once");
+    // 40 at once, then 40 a second: at least 2 s; the client adapts rather than hammering.
+    let elapsed = started.elapsed();
+    assert!(elapsed >= Duration::from_millis(1900), "{elapsed:?}");
+    // At the limit a request is refused about once before a token is free for it; the
+    // shared pause keeps it from being refused again and again.
+    let sent = server.take_requests().len();
+    assert!(sent < 121 * 3, "{sent} requests for 121 answers");
     server.shutdown().await;
 }

@@ -114,3 +114,30 @@ async fn latency_is_added_to_every_request() {
     assert!(started.elapsed() >= Duration::from_millis(120));
     server.shutdown().await;
 }
+
+#[tokio::test]
+async fn over_the_rate_limit_requests_get_429_with_the_wait_in_both_headers() {
+    let mut limited = config();
+    limited.rate_limit = std::num::NonZeroU32::new(5);
+    let server = start(limited).await;
+    let api = Api::new(&server, Flavor::Azure);
+    // The bucket holds one second's worth: five pass, the sixth waits for the next token.
+    for _ in 0..5 {
+        let answer = api.get("/evals").await;
+        assert_eq!(answer.status, 200, "{answer:?}");
+    }
+    let refused = api.get("/evals").await;
+    assert_eq!(refused.status, 429, "{refused:?}");
+    let header = |name: &str| {
+        refused
+            .headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<u64>().ok())
+    };
+    let ms = header("retry-after-ms").unwrap_or_else(|| panic!("{refused:?}"));
+    assert!((1..=200).contains(&ms), "{ms} ms for a token every 200 ms");
+    assert_eq!(header("retry-after"), Some(1), "whole seconds, at least 1");
+    assert_eq!(refused.body["error"]["code"], "429", "{refused:?}");
+    server.shutdown().await;
+}

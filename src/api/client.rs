@@ -11,13 +11,13 @@ use reqwest::header::{HeaderMap, HeaderValue};
 use reqwest::{Method, Url};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
-use tokio::sync::Semaphore;
 
 use super::entra::NoToken;
 use super::error::{ApiError, StatusError};
 use super::path::ApiPath;
 use super::retry::{self, Failure, Repeat, RetryPolicy};
 use super::target::{Auth, Connection, Credential, Flavor};
+use super::throttle::Throttle;
 use super::wire::{ErrorEnvelope, Eval, EvalRun, FileObject, Page};
 
 const PAGE_LIMIT: &str = "100";
@@ -57,7 +57,8 @@ struct Inner {
     target: crate::manifest::model::Target,
     flavor: Flavor,
     auth: Auth,
-    limit: Arc<Semaphore>,
+    /// Requests in flight, adapted to the service's rate limit.
+    limit: Arc<Throttle>,
     /// Asked before every request that is not a GET; a write it refuses is not sent.
     gate: Option<WriteGate>,
     policy: RetryPolicy,
@@ -141,7 +142,7 @@ impl Client {
                 target: connection.target,
                 flavor: connection.flavor,
                 auth: connection.auth.clone(),
-                limit: Arc::new(Semaphore::new(options.parallelism.max(1))),
+                limit: Arc::new(Throttle::new(options.parallelism)),
                 gate: None,
                 policy: options.policy,
                 requests: AtomicU64::new(0),
@@ -154,7 +155,7 @@ impl Client {
     /// A client on the same connection and credentials with a concurrency limit of its own
     /// and no gate, for requests that must not queue behind the work (a lease's renewals).
     pub fn apart(&self) -> Client {
-        self.derived(Arc::new(Semaphore::new(1)), None)
+        self.derived(Arc::new(Throttle::new(1)), None)
     }
 
     /// This client, sending writes only while `gate` says so (the same limit).
@@ -162,7 +163,7 @@ impl Client {
         self.derived(self.inner.limit.clone(), Some(gate))
     }
 
-    fn derived(&self, limit: Arc<Semaphore>, gate: Option<WriteGate>) -> Client {
+    fn derived(&self, limit: Arc<Throttle>, gate: Option<WriteGate>) -> Client {
         let inner = &self.inner;
         Client {
             inner: Arc::new(Inner {
@@ -276,12 +277,17 @@ impl Client {
     ) -> Result<Vec<u8>, ApiError> {
         let url = self.url(path, query);
         let shown = url.path().to_string();
-        let mut attempt = 0;
+        let mut attempt: u32 = 0;
         let mut stalls = 0;
+        let mut rate_limited: u32 = 0;
+        let mut paced_for = Duration::ZERO;
         loop {
             let outcome = self.attempt(&method, &url, body.as_ref()).await;
             let (failure_status, error, headers) = match outcome {
-                Ok(bytes) => return Ok(bytes),
+                Ok(bytes) => {
+                    self.inner.limit.succeeded();
+                    return Ok(bytes);
+                }
                 Err(Attempt::Status {
                     status,
                     headers,
@@ -333,11 +339,24 @@ impl Client {
                 should_retry: header("x-should-retry"),
                 code: code.as_deref(),
             };
-            let exhausted = attempt >= self.inner.policy.max_retries || stalls > STALL_RETRIES;
+            let policy = &self.inner.policy;
+            // A 429 that says how long to wait is the service pacing us, not a failure.
+            let paced = failure_status == Some(429) && retry::requested_delay(&failure).is_some();
+            rate_limited += u32::from(paced);
+            let wait = retry::delay(policy, attempt, &failure, rand::random::<f64>());
+            let exhausted = match paced {
+                true => {
+                    paced_for += wait;
+                    paced_for > policy.max_rate_limited_wait
+                }
+                false => {
+                    attempt.saturating_sub(rate_limited) >= policy.max_retries
+                        || stalls > STALL_RETRIES
+                }
+            };
             if exhausted || !retry::is_retryable(&failure, repeat) {
                 return Err(error);
             }
-            let wait = retry::delay(&self.inner.policy, attempt, &failure, rand::random::<f64>());
             tracing::debug!(%method, path = %shown, status = ?failure_status, attempt, wait_ms = wait.as_millis() as u64, "retrying: {error}");
             if let Some(notices) = &self.inner.notices {
                 notices(&format!(
@@ -345,7 +364,12 @@ impl Client {
                     wait.as_secs_f64()
                 ));
             }
-            tokio::time::sleep(wait).await;
+            if failure_status == Some(429) {
+                // Every request of this client waits, and fewer go at once for a while.
+                self.inner.limit.rate_limited(wait);
+            } else {
+                tokio::time::sleep(wait).await;
+            }
             attempt += 1;
         }
     }
@@ -356,10 +380,10 @@ impl Client {
         url: &Url,
         body: Option<&Body>,
     ) -> Result<Vec<u8>, Attempt> {
-        let _permit = self
+        let _slot = self
             .inner
             .limit
-            .acquire()
+            .slot()
             .await
             .map_err(|e| Attempt::Transport {
                 message: e.to_string(),

@@ -8,6 +8,7 @@ pub mod path;
 pub mod retry;
 mod state;
 pub mod target;
+mod throttle;
 pub mod wire;
 
 pub(crate) use client::next_cursor;

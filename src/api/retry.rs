@@ -38,7 +38,12 @@ impl Backoff {
 
 #[derive(Debug, Clone, Copy)]
 pub struct RetryPolicy {
+    /// Attempts after the first, for failures other than a rate limit.
     pub max_retries: u32,
+    /// How long one request waits in all for 429s that name their wait: a limited service is
+    /// waited for as long as it paces, not given up on after a count, since a request may
+    /// be refused many times while the others of a large apply take their turns.
+    pub max_rate_limited_wait: Duration,
     pub backoff: Backoff,
     /// The longest server-requested wait evalctl honours.
     pub max_retry_after: Duration,
@@ -48,6 +53,7 @@ impl Default for RetryPolicy {
     fn default() -> Self {
         RetryPolicy {
             max_retries: 5,
+            max_rate_limited_wait: Duration::from_secs(15 * 60),
             backoff: Backoff::RETRY,
             max_retry_after: Duration::from_secs(60),
         }
@@ -107,7 +113,7 @@ pub fn delay(policy: &RetryPolicy, attempt: u32, failure: &Failure<'_>, jitter: 
     policy.backoff.delay(attempt).mul_f64(0.5 + jitter / 2.0)
 }
 
-fn requested_delay(failure: &Failure<'_>) -> Option<Duration> {
+pub(crate) fn requested_delay(failure: &Failure<'_>) -> Option<Duration> {
     if let Some(ms) = failure
         .retry_after_ms
         .and_then(|v| v.trim().parse::<f64>().ok())

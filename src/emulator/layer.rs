@@ -48,9 +48,11 @@ pub(crate) async fn around(
             return response;
         }
     }
-    let mut response = match admit(&state, flavor, &request) {
-        Err(error) => error.into_response(),
-        Ok(()) => match state.faults.next() {
+    let limited = over_the_limit(&state);
+    let mut response = match (admit(&state, flavor, &request), limited) {
+        (Err(error), _) => error.into_response(),
+        (Ok(()), Some(wait)) => rate_limited(wait),
+        (Ok(()), None) => match state.faults.next() {
             Fault::None => next.run(request).await,
             Fault::Drop => return drop_after(request, next).await,
             fault => injected(fault),
@@ -144,6 +146,35 @@ fn check_api_version(query: &str) -> Result<(), ApiError> {
     }
 }
 
+/// How long until the next request may pass, when this one is over `--rate-limit`.
+fn over_the_limit(state: &AppState) -> Option<Duration> {
+    let limiter = state.limiter.as_ref()?;
+    limiter
+        .check()
+        .err()
+        .map(|not_until| not_until.wait_time_from(governor::clock::Clock::now(limiter.clock())))
+}
+
+/// A 429 as Azure OpenAI sends it for a rate limit: how long to wait in whole seconds
+/// (`Retry-After`, at least 1) and in milliseconds (`retry-after-ms`).
+fn rate_limited(wait: Duration) -> Response {
+    let ms = (wait.as_millis() as u64).max(1);
+    let seconds = ms.div_ceil(1000).max(1);
+    let error = ApiError::new(
+        StatusCode::TOO_MANY_REQUESTS,
+        "429",
+        format!("Requests to the Evals API have exceeded the call rate limit of this resource. Please retry after {seconds} second(s)."),
+    );
+    with_retry_after(error.into_response(), ms)
+}
+
+fn with_retry_after(mut response: Response, ms: u64) -> Response {
+    let headers = response.headers_mut();
+    headers.insert("retry-after", HeaderValue::from(ms.div_ceil(1000).max(1)));
+    headers.insert("retry-after-ms", HeaderValue::from(ms));
+    response
+}
+
 fn injected(fault: Fault) -> Response {
     let error = match fault {
         Fault::RateLimited { .. } => ApiError::new(
@@ -162,14 +193,11 @@ fn injected(fault: Fault) -> Response {
             "The server had an error while processing your request (injected by the emulator).",
         ),
     };
-    let mut response = error.into_response();
-    if let Fault::RateLimited { retry_after_ms } = fault {
-        let headers = response.headers_mut();
-        let seconds = retry_after_ms.div_ceil(1000).max(1);
-        headers.insert("retry-after", HeaderValue::from(seconds));
-        headers.insert("retry-after-ms", HeaderValue::from(retry_after_ms));
+    let response = error.into_response();
+    match fault {
+        Fault::RateLimited { retry_after_ms } => with_retry_after(response, retry_after_ms),
+        _ => response,
     }
-    response
 }
 
 /// Carries the request out (the change is committed), then closes the connection unanswered.

@@ -56,6 +56,9 @@ pub struct Config {
     pub file_processing_ms: u64,
     /// Answer as a broken or hostile service would, to test clients.
     pub misbehave: Option<misbehavior::Misbehavior>,
+    /// Requests per second, as a token bucket holding one second's worth: beyond it, 429
+    /// with `Retry-After` and `retry-after-ms`, as Azure OpenAI answers.
+    pub rate_limit: Option<std::num::NonZeroU32>,
 }
 
 impl Config {
@@ -72,6 +75,7 @@ impl Config {
             model_endpoint: None,
             file_processing_ms: 0,
             misbehave: None,
+            rate_limit: None,
         }
     }
 

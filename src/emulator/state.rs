@@ -28,6 +28,8 @@ pub(crate) struct Inner {
     pub(crate) base_url: String,
     pub(crate) model: Option<ModelClient>,
     pub(crate) faults: Faults,
+    /// `--rate-limit`: a token bucket (GCRA) over every API request.
+    pub(crate) limiter: Option<governor::DefaultDirectRateLimiter>,
     pub(crate) tasks: Mutex<HashMap<String, AbortHandle>>,
     pub(crate) in_flight: InFlight,
     /// Every API request received, `METHOD /path?query`, until taken.
@@ -79,6 +81,9 @@ impl AppState {
             projects: Mutex::new(HashMap::new()),
             model: config.model_endpoint.as_deref().map(ModelClient::new),
             faults: Faults::new(config.seed, config.fault_rate),
+            limiter: config
+                .rate_limit
+                .map(|n| governor::RateLimiter::direct(governor::Quota::per_second(n))),
             config,
             base_url,
             tasks: Mutex::new(HashMap::new()),
