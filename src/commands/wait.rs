@@ -3,6 +3,8 @@
 //! and then otherwise), then prints each run's results with its gate's verdict on stdout.
 
 use std::io::{IsTerminal, Write};
+
+use futures_util::{stream, StreamExt, TryStreamExt};
 use std::time::{Duration, Instant};
 
 use crate::api::retry::Backoff;
@@ -154,26 +156,42 @@ async fn poll(
     };
     let mut last_line = Instant::now();
     let mut attempt = 0;
+    // The runs as last seen; a finished one is not asked for again.
+    let mut seen: Vec<Option<EvalRun>> = vec![None; watched.len()];
     loop {
         let round = async {
-            let mut runs = Vec::with_capacity(watched.len());
-            for run in watched {
-                runs.push(client.get_run(&run.eval_id, &run.run_id).await?);
-            }
-            Ok::<_, Error>(runs)
+            let unfinished = watched
+                .iter()
+                .zip(&seen)
+                .enumerate()
+                .filter(|(_, (_, last))| !last.as_ref().is_some_and(|r| r.status.is_finished()))
+                .map(|(index, (run, _))| async move {
+                    let got = client.get_run(&run.eval_id, &run.run_id).await;
+                    got.map(|run| (index, run))
+                });
+            // All at once: the client's limit bounds what is in flight.
+            stream::iter(unfinished)
+                .buffer_unordered(usize::MAX)
+                .try_collect::<Vec<(usize, EvalRun)>>()
+                .await
         };
         // A round can outlast the deadline (retries, Retry-After): it is bounded too.
         let deadline_at = tokio::time::Instant::from_std(deadline);
-        let Ok(runs) = tokio::time::timeout_at(deadline_at, round).await else {
+        let Ok(polled) = tokio::time::timeout_at(deadline_at, round).await else {
             finish(spinner);
             return Err(Error::Wait(format!(
                 "timed out after {}s waiting for runs",
                 timeout.as_secs()
             )));
         };
-        let runs = runs?;
-        let done = runs.iter().filter(|r| r.status.is_finished()).count();
-        let message = format!("waiting for runs: {done} of {} finished", runs.len());
+        for (index, run) in polled? {
+            seen[index] = Some(run);
+        }
+        let done = seen
+            .iter()
+            .filter(|r| r.as_ref().is_some_and(|r| r.status.is_finished()))
+            .count();
+        let message = format!("waiting for runs: {done} of {} finished", watched.len());
         match &spinner {
             Some(bar) => bar.set_message(message),
             None if last_line.elapsed() >= PLAIN_EVERY => {
@@ -182,9 +200,9 @@ async fn poll(
             }
             None => {}
         }
-        if done == runs.len() {
+        if done == watched.len() {
             finish(spinner);
-            return Ok(runs);
+            return Ok(seen.into_iter().flatten().collect());
         }
         let delay = Backoff::POLL.delay(attempt);
         if Instant::now() + delay > deadline {
@@ -192,7 +210,7 @@ async fn poll(
             return Err(Error::Wait(format!(
                 "timed out after {}s waiting for runs ({done} of {} finished)",
                 timeout.as_secs(),
-                runs.len()
+                watched.len()
             )));
         }
         tokio::time::sleep(delay).await;
