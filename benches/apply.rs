@@ -12,9 +12,6 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 use std::time::{Duration, Instant};
 
-use evalctl::api::{fetch, Fetch, ForPlan, Runs};
-use evalctl::plan::{self, Desired, PlanOptions};
-
 const EVALS: usize = 200;
 const LATENCY_MS: u64 = 50;
 const PARALLELISM: usize = 8;
@@ -22,24 +19,11 @@ const PARALLELISM: usize = 8;
 #[tokio::main]
 async fn main() {
     let dir = support::project(EVALS, support::Runs::Inline);
-    let project = evalctl::manifest::load(dir.path())
-        .project
-        .expect("valid project");
-    let desired = Desired::from_project(&project);
+    let desired = support::desired_of(dir.path());
     let (server, client) = support::serve(None, LATENCY_MS, PARALLELISM).await;
 
     let start = Instant::now();
-    let what = Fetch {
-        project: &desired.project,
-        runs: Runs::ForPlan(ForPlan {
-            desired: &desired,
-            refresh: false,
-            prune: false,
-        }),
-    };
-    let remote = fetch(&client, &what).await.expect("fetch");
-    let plan = plan::plan(&desired, &remote, PlanOptions::default());
-    let report = evalctl::apply::apply(&client, &plan, Some(&remote.uploads), &mut |_, _| {}).await;
+    let report = support::apply(&client, &desired).await;
     let wall = start.elapsed();
     assert_eq!(report.failed() + report.skipped(), 0, "every action done");
     let rounds = 1 + 3 * EVALS.div_ceil(PARALLELISM) as u64;

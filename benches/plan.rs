@@ -15,11 +15,9 @@ mod support;
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-use std::path::Path;
 use std::time::{Duration, Instant};
 
-use evalctl::api::{fetch, Client, Fetch, ForPlan, Runs};
-use evalctl::plan::{self, Desired, Plan, PlanOptions};
+use evalctl::plan::Desired;
 
 const EVALS: usize = 1_000;
 const RUNS: usize = 5;
@@ -27,31 +25,11 @@ const CHANGED: usize = 10;
 const LATENCY_MS: u64 = 50;
 const PARALLELISM: usize = 8;
 
-fn desired_of(root: &Path) -> Desired {
-    let project = evalctl::manifest::load(root)
-        .project
-        .expect("valid project");
-    Desired::from_project(&project)
-}
-
-async fn plan_with(client: &Client, desired: &Desired, refresh: bool) -> Plan {
-    let what = Fetch {
-        project: &desired.project,
-        runs: Runs::ForPlan(ForPlan {
-            desired,
-            refresh,
-            prune: false,
-        }),
-    };
-    let remote = fetch(client, &what).await.expect("fetch");
-    plan::plan(desired, &remote, PlanOptions::default())
-}
-
 /// Plans once against a fresh client and prints wall time and requests against the floor.
 async fn measure(server_url: &str, what: &str, desired: &Desired, refresh: bool, floor: u64) {
     let client = support::client(server_url, PARALLELISM);
     let start = Instant::now();
-    let plan = plan_with(&client, desired, refresh).await;
+    let plan = support::plan(&client, desired, refresh).await.0;
     let wall = start.elapsed();
     let floor = Duration::from_millis(LATENCY_MS * floor);
     println!(
@@ -67,11 +45,11 @@ async fn measure(server_url: &str, what: &str, desired: &Desired, refresh: bool,
 #[tokio::main]
 async fn main() {
     let dir = support::project(EVALS, support::Runs::InlineMany(RUNS));
-    let desired = desired_of(dir.path());
+    let desired = support::desired_of(dir.path());
     let data = tempfile::tempdir().expect("temp dir");
     let (server, setup) = support::serve(Some(data.path()), 0, 32).await;
     // What `evalctl apply` leaves: every eval, its runs, and its tag.
-    let first = plan_with(&setup, &desired, false).await;
+    let first = support::plan(&setup, &desired, false).await.0;
     let report = evalctl::apply::apply(&setup, &first, None, &mut |_, _| {}).await;
     assert_eq!(report.failed() + report.skipped(), 0, "populated");
     server.shutdown().await;
@@ -87,7 +65,7 @@ async fn main() {
         let text = std::fs::read_to_string(&file).expect("read");
         std::fs::write(&file, text.replace("question: q,", "question: q2,")).expect("write");
     }
-    let changed = desired_of(dir.path());
+    let changed = support::desired_of(dir.path());
     let rounds = pages + CHANGED.div_ceil(PARALLELISM) as u64;
     measure(&url, "plan with 10 changed evals", &changed, false, rounds).await;
     let rounds = pages + EVALS.div_ceil(PARALLELISM) as u64;

@@ -13,9 +13,8 @@ use std::num::NonZeroU32;
 use std::path::Path;
 use std::time::Instant;
 
-use evalctl::api::{fetch, Client, Connection, Fetch, ForPlan, Runs};
+use evalctl::api::{Client, Connection};
 use evalctl::emulator::{self, Config};
-use evalctl::plan::{self, Desired, PlanOptions};
 
 const EVALS: usize = 500;
 const RUNS: usize = 2;
@@ -25,10 +24,7 @@ const PARALLELISM: usize = 8;
 #[tokio::main]
 async fn main() {
     let dir = support::project(EVALS, support::Runs::InlineMany(RUNS));
-    let project = evalctl::manifest::load(dir.path())
-        .project
-        .expect("valid project");
-    let desired = Desired::from_project(&project);
+    let desired = support::desired_of(dir.path());
     let mut config = Config::local(Path::new("."));
     config.data_dir = None;
     config.rate_limit = NonZeroU32::new(LIMIT);
@@ -37,17 +33,7 @@ async fn main() {
     let client = Client::new(&connection, PARALLELISM).expect("client");
 
     let start = Instant::now();
-    let what = Fetch {
-        project: &desired.project,
-        runs: Runs::ForPlan(ForPlan {
-            desired: &desired,
-            refresh: false,
-            prune: false,
-        }),
-    };
-    let remote = fetch(&client, &what).await.expect("fetch");
-    let plan = plan::plan(&desired, &remote, PlanOptions::default());
-    let report = evalctl::apply::apply(&client, &plan, Some(&remote.uploads), &mut |_, _| {}).await;
+    let report = support::apply(&client, &desired).await;
     let wall = start.elapsed();
     let sent = client.requests();
     let failed = report.failed() + report.skipped();

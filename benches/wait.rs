@@ -49,6 +49,7 @@ async fn main() {
 
     let (server, _) = support::serve(Some(data.path()), LATENCY_MS, 8).await;
     let base = server.base_url();
+    server.take_requests();
     let project = dir.path().to_path_buf();
     let (wall, code) = tokio::task::spawn_blocking(move || apply_wait(&project, &base))
         .await
@@ -56,8 +57,9 @@ async fn main() {
     let pages = 2 * EVALS.div_ceil(100) as u64;
     let rounds = pages + 2 * EVALS.div_ceil(8) as u64;
     let floor = Duration::from_millis(LATENCY_MS * rounds);
+    let requests = server.take_requests().len();
     println!(
-        "apply --wait of an unchanged project of {EVALS} evals with finished runs against --latency-ms {LATENCY_MS}: {:.2} s wall (exit {code}), floor {:.2} s: {:.2}x",
+        "apply --wait of an unchanged project of {EVALS} evals with finished runs against --latency-ms {LATENCY_MS}: {:.2} s wall (exit {code}), {requests} requests, floor {:.2} s: {:.2}x",
         wall.as_secs_f64(),
         floor.as_secs_f64(),
         wall.as_secs_f64() / floor.as_secs_f64()

@@ -7,8 +7,9 @@ use std::fmt::Write as _;
 use std::fs;
 use std::path::Path;
 
-use evalctl::api::{Client, Connection};
+use evalctl::api::{fetch, Client, Connection, Fetch, ForPlan};
 use evalctl::emulator::{self, Config, Server};
+use evalctl::plan::{self, Desired, Plan, PlanOptions, Remote};
 
 /// Which run each generated eval gets.
 #[derive(Clone, Copy)]
@@ -134,4 +135,32 @@ pub async fn serve(
 pub fn client(base_url: &str, parallelism: usize) -> Client {
     let connection = Connection::local(base_url).expect("connection");
     Client::new(&connection, parallelism).expect("client")
+}
+
+/// The desired state of the project at `root`.
+pub fn desired_of(root: &Path) -> Desired {
+    let project = evalctl::manifest::load(root)
+        .project
+        .expect("valid project");
+    Desired::from_project(&project)
+}
+
+/// Fetches what a plan reads (every eval's runs with `refresh`) and plans, as `evalctl plan`.
+pub async fn plan(client: &Client, desired: &Desired, refresh: bool) -> (Plan, Remote) {
+    let what = Fetch {
+        project: &desired.project,
+        runs: evalctl::api::Runs::ForPlan(ForPlan {
+            desired,
+            refresh,
+            prune: false,
+        }),
+    };
+    let remote = fetch(client, &what).await.expect("fetch");
+    (plan::plan(desired, &remote, PlanOptions::default()), remote)
+}
+
+/// Plans and carries the plan out, as `evalctl apply --auto-approve`.
+pub async fn apply(client: &Client, desired: &Desired) -> evalctl::apply::Report {
+    let (plan, remote) = plan(client, desired, false).await;
+    evalctl::apply::apply(client, &plan, Some(&remote.uploads), &mut |_, _| {}).await
 }
