@@ -269,3 +269,39 @@ async fn a_saved_plan_is_stale_when_the_runs_it_listed_change() {
     );
     server.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_apply_aimed_at_some_runs_leaves_the_tag_of_the_whole() {
+    let server = start(config()).await;
+    let base = server.base_url();
+    let dir = project();
+    applied(dir.path(), &base).await;
+    let tagged = live(&base, "alpha")
+        .await
+        .metadata
+        .get("evalctl_runs")
+        .cloned();
+    let aimed = evalctl(
+        dir.path(),
+        &["apply", "--only", "alpha/first", "--auto-approve"],
+        &base,
+    )
+    .await;
+    assert_eq!(aimed.code, 0, "{}", aimed.transcript());
+    assert!(
+        !aimed.stdout.contains("Apply also tags"),
+        "{}",
+        aimed.stdout
+    );
+    let after = live(&base, "alpha")
+        .await
+        .metadata
+        .get("evalctl_runs")
+        .cloned();
+    assert_eq!(after, tagged);
+    server.take_requests();
+    let plan = evalctl(dir.path(), &["plan"], &base).await;
+    assert!(plan.stdout.ends_with("\nNo changes.\n"), "{}", plan.stdout);
+    assert_eq!(run_listings(&server), Vec::<String>::new());
+    server.shutdown().await;
+}

@@ -44,6 +44,9 @@ pub struct DesiredEval {
     pub adopt: Option<String>,
     /// The item field `compare` pairs rows by (`pair_by: item.<field>` without `item.`).
     pub pair_by: Option<String>,
+    /// Some of its runs were left out by `--only` / `--exclude`: its `evalctl_runs` tag is
+    /// neither trusted nor written for a part of its runs.
+    pub narrowed: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -168,7 +171,9 @@ impl Desired {
                 continue;
             };
             if aim.takes_eval(&key, eval.runs.keys().map(String::as_str)) {
+                let before = eval.runs.len();
                 eval.runs.retain(|run_key, _| aim.takes_run(&key, run_key));
+                eval.narrowed = eval.runs.len() < before;
             } else {
                 self.evals.remove(&key);
                 self.outside.insert(key);
@@ -234,6 +239,7 @@ fn desired_eval(project: &Project, key: &str, eval: &manifest::DesiredEval) -> D
             .as_deref()
             .and_then(|p| p.strip_prefix("item."))
             .map(String::from),
+        narrowed: false,
     }
 }
 

@@ -575,6 +575,10 @@ fn runs_tag(
     current: Option<&RemoteEval>,
     actions: &mut [Action],
 ) -> Option<RunsRecord> {
+    if eval.narrowed {
+        // A tag for part of the runs would make the next whole plan list them again.
+        return None;
+    }
     let digest = eval.runs_digest();
     let vouched = current.is_some_and(|c| c.tag(tags::RUNS) == Some(digest.as_str()));
     let starts = actions.iter().any(|a| a.kind() == ActionKind::Run);

@@ -83,6 +83,7 @@ fn eval(key: &str, operation: &str, runs: &[(&str, &str)]) -> DesiredEval {
         protect: false,
         adopt: None,
         pair_by: None,
+        narrowed: false,
     }
 }
 
