@@ -159,9 +159,11 @@ pub(crate) fn read_rows(path: &Path, display: &str) -> (Option<Rows>, Vec<Diagno
         } else {
             "are"
         };
-        diagnostics.push(Diagnostic::error(format!(
-            "{more} of `{display}` {verb} not valid"
-        )));
+        let first_left_out = problems[MAX_ROW_PROBLEMS].0;
+        diagnostics.push(
+            Diagnostic::error(format!("{more} of `{display}` {verb} not valid"))
+                .at(Some(rows.location(first_left_out))),
+        );
     }
     if rows.file.rows == 0 {
         diagnostics.push(Diagnostic::error(format!(
@@ -216,6 +218,8 @@ pub(crate) fn check_rows(
 ) {
     let mut reported = 0;
     let mut more = 0;
+    // The first row left out: where the summary of the rest points.
+    let mut first_left_out = None;
     for (line, item) in &rows.items {
         let errors: Vec<String> = validator.iter_errors(item).map(|e| describe(&e)).collect();
         if errors.is_empty() {
@@ -223,6 +227,7 @@ pub(crate) fn check_rows(
         }
         if reported == MAX_ROW_PROBLEMS {
             more += 1;
+            first_left_out.get_or_insert(*line);
             continue;
         }
         reported += 1;
@@ -236,11 +241,14 @@ pub(crate) fn check_rows(
     }
     if more > 0 {
         let verb = if more == 1 { "does" } else { "do" };
-        out.push(Diagnostic::error(format!(
-            "{} of `{}` {verb} not match `item_schema`",
-            count(more, "more row", "more rows"),
-            rows.file.display
-        )));
+        out.push(
+            Diagnostic::error(format!(
+                "{} of `{}` {verb} not match `item_schema`",
+                count(more, "more row", "more rows"),
+                rows.file.display
+            ))
+            .at(first_left_out.map(|line| rows.location(line))),
+        );
     }
 }
 
