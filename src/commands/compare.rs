@@ -22,11 +22,7 @@ pub(crate) fn compare(
     err: &mut dyn Write,
 ) -> Result<u8, Error> {
     let project = load_valid(&args.project, false, err)?;
-    let pair_by = project
-        .evals
-        .get(&args.eval_key)
-        .and_then(|e| e.spec.pair_by.as_deref())
-        .and_then(|p| p.strip_prefix("item."));
+    let pair_by = pair_by_of(&project, &args.eval_key);
     let compared = runtime()?.block_on(async {
         let session = super::session::Session::open(&project, &args.target, err).await?;
         let compared = async {
@@ -50,6 +46,18 @@ pub(crate) fn compare(
     };
     printed.map_err(Error::Output)?;
     Ok(0)
+}
+
+/// The item field an eval's manifest pairs rows by (`pair_by: item.<field>`), if any.
+pub(crate) fn pair_by_of<'p>(
+    project: &'p crate::manifest::Project,
+    eval_key: &str,
+) -> Option<&'p str> {
+    project
+        .evals
+        .get(eval_key)
+        .and_then(|e| e.spec.pair_by.as_deref())
+        .and_then(|p| p.strip_prefix("item."))
 }
 
 /// The base and new runs `compare` takes: as named, else the newest completed run of the key

@@ -26,11 +26,7 @@ pub(crate) fn history(
     err: &mut dyn Write,
 ) -> Result<u8, Error> {
     let project = load_valid(&args.project, false, err)?;
-    let pair_by = project
-        .evals
-        .get(&args.eval_key)
-        .and_then(|e| e.spec.pair_by.as_deref())
-        .and_then(|p| p.strip_prefix("item."));
+    let pair_by = super::compare::pair_by_of(&project, &args.eval_key);
     let entries = runtime()?.block_on(async {
         let session = Session::open(&project, &args.target, err).await?;
         let entries = async {
