@@ -1,23 +1,21 @@
-//! Property tests of the manifest loader (issue 17, item 3, in part): the example project
-//! with one manifest mutated (lines deleted, repeated, swapped; characters inserted, from
-//! YAML punctuation to control characters and non-ASCII; the text cut short) never makes
-//! the loader panic, and every error it reports is located: a file with a line and column
-//! within it, or a field path. A few hundred cases by default; `EVALCTL_FUZZ_CASES=20000
-//! cargo test --test properties` for a long run.
+//! Property tests (issue 17, item 3), on generated and mutated inputs shrunk to a minimal
+//! failing case: the manifest loader never panics and locates every error (`loader`); a spec
+//! and the service's echo of it hash equal (`spec_hash`); applying a plan over generated
+//! remote states converges, the next plan empty (`convergence`). A few hundred cases each by
+//! default; `EVALCTL_FUZZ_CASES=20000 cargo test --test properties` for a long run.
 
-use std::path::Path;
+#[path = "properties/convergence.rs"]
+mod convergence;
+#[path = "properties/generate.rs"]
+mod generate;
+#[path = "properties/loader.rs"]
+mod loader;
+#[path = "properties/spec_hash.rs"]
+mod spec_hash;
 
-use evalctl::manifest::{self, Severity};
-use proptest::prelude::*;
 use proptest::test_runner::{Config, FileFailurePersistence};
 
-const MANIFESTS: [&str; 4] = [
-    "capitals.yaml",
-    "mmlu.yaml",
-    "summaries.yaml",
-    "ticket-labels.yaml",
-];
-
+/// The cases each property runs: `EVALCTL_FUZZ_CASES`, or 300.
 fn cases() -> u32 {
     std::env::var("EVALCTL_FUZZ_CASES")
         .ok()
@@ -25,116 +23,20 @@ fn cases() -> u32 {
         .unwrap_or(300)
 }
 
-#[derive(Debug, Clone)]
-enum Mutation {
-    DeleteLine(usize),
-    RepeatLine(usize),
-    SwapLines(usize, usize),
-    Insert(usize, char),
-    Truncate(usize),
-}
-
-fn mutation() -> impl Strategy<Value = Mutation> {
-    let chars = prop_oneof![
-        prop::sample::select(vec![
-            ':', '-', '{', '}', '[', ']', '&', '*', '!', '|', '>', '#', '"', '\'', '\t', '\n', ' ',
-            '%', '@', '`', '?', ',',
-        ]),
-        any::<char>(),
-    ];
-    prop_oneof![
-        any::<usize>().prop_map(Mutation::DeleteLine),
-        any::<usize>().prop_map(Mutation::RepeatLine),
-        (any::<usize>(), any::<usize>()).prop_map(|(a, b)| Mutation::SwapLines(a, b)),
-        (any::<usize>(), chars).prop_map(|(at, c)| Mutation::Insert(at, c)),
-        any::<usize>().prop_map(Mutation::Truncate),
-    ]
-}
-
-fn mutate(text: &str, mutations: &[Mutation]) -> String {
-    let mut lines: Vec<String> = text.lines().map(String::from).collect();
-    for mutation in mutations {
-        let n = lines.len().max(1);
-        match *mutation {
-            Mutation::DeleteLine(i) if !lines.is_empty() => {
-                lines.remove(i % n);
-            }
-            Mutation::RepeatLine(i) if !lines.is_empty() => {
-                let line = lines[i % n].clone();
-                lines.insert(i % n, line);
-            }
-            Mutation::SwapLines(a, b) if !lines.is_empty() => lines.swap(a % n, b % n),
-            Mutation::Insert(at, c) if !lines.is_empty() => {
-                let line = &mut lines[at % n];
-                let chars: Vec<char> = line.chars().collect();
-                let cut = at % (chars.len() + 1);
-                *line = chars[..cut]
-                    .iter()
-                    .chain(std::iter::once(&c))
-                    .chain(&chars[cut..])
-                    .collect();
-            }
-            Mutation::Truncate(at) => {
-                let joined = lines.join("\n");
-                let chars: Vec<char> = joined.chars().collect();
-                let cut = at % (chars.len() + 1);
-                lines = chars[..cut]
-                    .iter()
-                    .collect::<String>()
-                    .lines()
-                    .map(String::from)
-                    .collect();
-            }
-            _ => {}
-        }
-    }
-    lines.join("\n") + "\n"
-}
-
-/// The example project, copied: its settings and data files, and its manifests.
-fn example_project() -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-    let examples = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples");
-    for sub in ["", "evals", "data"] {
-        let from = examples.join(sub);
-        let to = dir.path().join(sub);
-        std::fs::create_dir_all(&to).unwrap_or_else(|e| panic!("{e}"));
-        for entry in std::fs::read_dir(&from).unwrap_or_else(|e| panic!("{e}")) {
-            let path = entry.unwrap_or_else(|e| panic!("{e}")).path();
-            if path.is_file() {
-                let name = path.file_name().unwrap_or_default();
-                std::fs::copy(&path, to.join(name)).unwrap_or_else(|e| panic!("{e}"));
-            }
-        }
-    }
-    dir
-}
-
-proptest! {
-    #![proptest_config(Config {
+/// Failures are printed shrunk, not kept in files: CI runs a fresh clone each time.
+fn config() -> Config {
+    Config {
         cases: cases(),
         failure_persistence: Some(Box::new(FileFailurePersistence::Off)),
         ..Config::default()
-    })]
-
-    #[test]
-    fn a_mutated_manifest_never_panics_the_loader_and_every_error_is_located(
-        which in 0..MANIFESTS.len(),
-        mutations in prop::collection::vec(mutation(), 1..6),
-    ) {
-        let dir = example_project();
-        let file = dir.path().join("evals").join(MANIFESTS[which]);
-        let text = std::fs::read_to_string(&file).unwrap_or_else(|e| panic!("{e}"));
-        std::fs::write(&file, mutate(&text, &mutations)).unwrap_or_else(|e| panic!("{e}"));
-        let loaded = manifest::load(dir.path());
-        for diagnostic in loaded.diagnostics.iter().filter(|d| d.severity == Severity::Error) {
-            let located = diagnostic.location.as_ref().is_some_and(|l| {
-                !l.file.is_empty() && l.line >= 1 && l.column >= 1
-            });
-            prop_assert!(
-                located || diagnostic.path.is_some(),
-                "an error with no place: {diagnostic:?}"
-            );
-        }
     }
+}
+
+/// A runtime for the properties that talk to an emulator over HTTP.
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap_or_else(|e| panic!("{e}"))
 }

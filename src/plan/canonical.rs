@@ -161,11 +161,17 @@ fn needs_escape(bytes: &[u8]) -> bool {
 }
 
 /// A number by its value, not its spelling: `1`, `1.0` and `1e0` are one number, and a float
-/// is taken at 7 significant digits, because the Azure spec stores `pass_threshold` and
-/// `range` as 32-bit floats (0.8 comes back as 0.800000011920929).
+/// is taken as the 32-bit float nearest to it, at 7 significant digits, because the Azure
+/// spec stores `pass_threshold` and `range` as 32-bit floats (0.8 comes back as
+/// 0.800000011920929). Rounding the value itself to 7 digits was not enough: 0.000987 and its
+/// 32-bit echo round apart (9.870000e-4, 9.869999e-4).
 fn write_number(number: &serde_json::Number, out: &mut Vec<u8>) {
     // Writing into a `Vec` cannot fail.
-    let _ = match (number.as_i64(), number.as_u64(), number.as_f64()) {
+    let _ = match (
+        number.as_i64(),
+        number.as_u64(),
+        number.as_f64().map(as_f32),
+    ) {
         (Some(i), _, _) => write!(out, "{i}"),
         (None, Some(u), _) => write!(out, "{u}"),
         (None, None, Some(x)) if x.fract() == 0.0 && x.abs() < 1e15 => {
@@ -174,6 +180,17 @@ fn write_number(number: &serde_json::Number, out: &mut Vec<u8>) {
         (None, None, Some(x)) => write!(out, "{x:.6e}"),
         (None, None, None) => write!(out, "{number}"),
     };
+}
+
+/// `x` as the service would store it in 32 bits, read back: a value and its echo are then
+/// one number. Beyond the 32-bit range, `x` itself.
+fn as_f32(x: f64) -> f64 {
+    let narrowed = x as f32;
+    if narrowed.is_finite() {
+        f64::from(narrowed)
+    } else {
+        x
+    }
 }
 
 /// Hex SHA-256 of the canonical JSON of `value`.
@@ -455,6 +472,9 @@ mod tests {
         let typed = json!({"pass_threshold": 1.0_f64, "range": [1.0_f64, 5.0_f64], "t": 0.8_f64});
         assert_eq!(hash(&spelled), hash(&typed));
         assert_ne!(hash(&json!({"t": 0.8})), hash(&json!({"t": 0.81})));
+        // Found by the spec-hash property: rounded to 7 digits, these two differed.
+        let stored = f64::from(0.000987_f32);
+        assert_eq!(hash(&json!({"t": 0.000987})), hash(&json!({"t": stored})));
     }
 
     #[test]

@@ -1,0 +1,146 @@
+//! The canonical spec hash: a spec in request form and the service's stored echo of it hash
+//! equal, for generated graders and configs on every flavor, so an unchanged manifest never
+//! plans a replace. The echo is the emulator's (grader ids added, messages expanded, schemas
+//! wrapped, Foundry's empty fields) as created, fetched and listed; on Azure and Foundry also
+//! with the graders' floats narrowed to 32 bits, as the service's OpenAPI stores
+//! `pass_threshold` and `range` (`format: float`).
+
+use evalctl::api::wire::Eval;
+use evalctl::api::{Auth, Client, Connection, Flavor, Secret};
+use evalctl::emulator::{self, Config};
+use evalctl::manifest::model::Target;
+use evalctl::plan::canonical;
+use proptest::prelude::*;
+use proptest::test_runner::TestRunner;
+use serde_json::{json, Value};
+
+use super::generate;
+
+/// A client of the emulator at `base` in `flavor`'s dialect.
+fn client(base: &str, flavor: Flavor) -> Client {
+    let (path, target) = match flavor {
+        Flavor::Azure => ("/openai/v1", Target::Azure),
+        Flavor::Foundry => ("/api/projects/properties/openai/v1", Target::Foundry),
+        Flavor::OpenAi => ("/v1", Target::Openai),
+    };
+    let connection = Connection {
+        target,
+        base_url: format!("{base}{path}")
+            .parse()
+            .unwrap_or_else(|e| panic!("{e}")),
+        flavor,
+        auth: Auth::Bearer(Secret::new("token")),
+    };
+    Client::new(&connection, 4).unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// `value` with every float as a 32-bit float read back into 64 bits (0.8 becomes
+/// 0.800000011920929), whole numbers left alone.
+fn narrowed(value: &Value) -> Value {
+    match value {
+        Value::Number(n) if !n.is_i64() && !n.is_u64() => n
+            .as_f64()
+            .map_or(value.clone(), |x| json!(f64::from(x as f32))),
+        Value::Array(items) => Value::Array(items.iter().map(narrowed).collect()),
+        Value::Object(map) => {
+            Value::Object(map.iter().map(|(k, v)| (k.clone(), narrowed(v))).collect())
+        }
+        other => other.clone(),
+    }
+}
+
+fn spec_hash(config: &Value, graders: &[Value]) -> String {
+    canonical::eval_spec(config, graders).hash()
+}
+
+/// The echoes of the eval `body` creates: the create answer, a get and the list entry.
+async fn echoes(client: &Client, body: &Value) -> Result<Vec<Eval>, String> {
+    let created = client
+        .create_eval(body)
+        .await
+        .map_err(|e| format!("the emulator refused {body}: {e}"))?;
+    let fetched = client
+        .get_eval(&created.id)
+        .await
+        .map_err(|e| e.to_string())?;
+    let listed = client.list_evals().await.map_err(|e| e.to_string())?;
+    let listed = listed.into_iter().find(|e| e.id == created.id);
+    // Each case leaves nothing behind: the list stays one page.
+    client
+        .delete_eval(&created.id)
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok([Some(created), Some(fetched), listed]
+        .into_iter()
+        .flatten()
+        .collect())
+}
+
+fn flavor() -> impl Strategy<Value = Flavor> {
+    prop_oneof![
+        Just(Flavor::Azure),
+        Just(Flavor::Foundry),
+        Just(Flavor::OpenAi)
+    ]
+}
+
+fn spec() -> impl Strategy<Value = (Flavor, Value, Vec<Value>)> {
+    flavor().prop_flat_map(|flavor| {
+        (
+            Just(flavor),
+            generate::config(flavor),
+            prop::collection::vec(generate::grader(flavor), 1..4),
+        )
+    })
+}
+
+#[test]
+fn a_spec_and_the_services_echo_of_it_hash_equal() {
+    let runtime = super::runtime();
+    let server = runtime
+        .block_on(emulator::start(Config::in_memory()))
+        .unwrap_or_else(|e| panic!("the emulator did not start: {e}"));
+    let base = server.base_url();
+    let clients = [Flavor::Azure, Flavor::Foundry, Flavor::OpenAi].map(|f| (f, client(&base, f)));
+    let mut runner = TestRunner::new(super::config());
+    let result = runner.run(&spec(), |(flavor, config, graders)| {
+        let Some((_, client)) = clients.iter().find(|(f, _)| *f == flavor) else {
+            return Ok(());
+        };
+        let body = json!({"name": "property", "data_source_config": config,
+                          "testing_criteria": graders});
+        let echoes = runtime
+            .block_on(echoes(client, &body))
+            .map_err(TestCaseError::fail)?;
+        prop_assert_eq!(echoes.len(), 3, "the eval was not listed");
+        let sent = spec_hash(&config, &graders);
+        for echo in &echoes {
+            let stored = spec_hash(&echo.data_source_config, &echo.testing_criteria);
+            prop_assert_eq!(
+                &sent,
+                &stored,
+                "{:?}: sent {}\nstored {}",
+                flavor,
+                canonical::eval_spec(&config, &graders).text(),
+                canonical::eval_spec(&echo.data_source_config, &echo.testing_criteria).text()
+            );
+            if flavor != Flavor::OpenAi {
+                let stored_config = &echo.data_source_config;
+                let stored_graders: Vec<Value> =
+                    echo.testing_criteria.iter().map(narrowed).collect();
+                prop_assert_eq!(
+                    &sent,
+                    &spec_hash(stored_config, &stored_graders),
+                    "{:?} with 32-bit floats: sent {}\nstored {}",
+                    flavor,
+                    canonical::eval_spec(&config, &graders).text(),
+                    canonical::eval_spec(stored_config, &stored_graders).text()
+                );
+            }
+        }
+        Ok(())
+    });
+    if let Err(error) = result {
+        panic!("{error}");
+    }
+}
