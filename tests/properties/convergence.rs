@@ -396,14 +396,8 @@ fn spec_of(eval: &Eval) -> u8 {
         .unwrap_or(0)
 }
 
-trait Keyed {
-    fn key(&self) -> Option<&str>;
-}
-
-impl Keyed for Eval {
-    fn key(&self) -> Option<&str> {
-        self.metadata.get(tags::KEY).map(String::as_str)
-    }
+fn tag<'e>(eval: &'e Eval, name: &str) -> Option<&'e str> {
+    eval.metadata.get(name).map(String::as_str)
 }
 
 /// The ids of the evals a plan deletes.
@@ -473,8 +467,8 @@ async fn check(case: Case) -> Result<(), TestCaseError> {
     for key in case.after.keys().map(|key| format!("k{key}")) {
         let live = now
             .iter()
-            .filter(|e| e.metadata.get(tags::PROJECT).map(String::as_str) == Some(PROJECT))
-            .filter(|e| e.key() == Some(key.as_str()) && !e.metadata.contains_key(tags::STATE))
+            .filter(|e| tag(e, tags::PROJECT) == Some(PROJECT) && tag(e, tags::STATE).is_none())
+            .filter(|e| tag(e, tags::KEY) == Some(key.as_str()))
             .count();
         prop_assert_eq!(live, 1, "eval {} has {} live evals", key, live);
     }
