@@ -65,9 +65,10 @@ fn optional(value: impl Strategy<Value = Value> + 'static) -> Field {
     Field::Optional(value.boxed())
 }
 
-/// Text with what JSON escapes and templates use: quotes, backslashes, braces, non-ASCII.
+/// Text with what JSON escapes and templates use: quotes, backslashes, braces, line breaks,
+/// tabs, a control character, non-ASCII.
 fn text() -> impl Strategy<Value = Value> {
-    "[a-zA-Z0-9 _.:{}é中\"\\\\/-]{1,16}".prop_map(Value::String)
+    "[a-zA-Z0-9 _.:{}é中\"\\\\/\n\t\u{1}-]{1,16}".prop_map(Value::String)
 }
 
 fn name() -> impl Strategy<Value = Value> {
