@@ -8,7 +8,7 @@
 use std::borrow::Cow;
 use std::io::Write as _;
 
-use serde_json::{json, Value};
+use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 /// A canonical value that borrows whatever canonicalisation leaves as it is: every plan
@@ -316,8 +316,8 @@ fn is_empty_echo(value: &Value) -> bool {
 /// it is not given.
 fn score_model_value<'a>(key: &str, value: &'a Value) -> Option<Canon<'a>> {
     match (key, value) {
-        // Both spellings the service's default comes back in, and no other.
-        ("range", range) if *range == json!([0.0, 1.0]) || *range == json!([0, 1]) => None,
+        // The service's default, however its numbers are spelled (`[0, 1.0]` too).
+        ("range", Value::Array(range)) if is_default_range(range) => None,
         ("sampling_params", Value::Object(params)) => {
             let set: Vec<(&str, Canon)> = params
                 .iter()
@@ -328,6 +328,12 @@ fn score_model_value<'a>(key: &str, value: &'a Value) -> Option<Canon<'a>> {
         }
         _ => Some(Canon::Same(value)),
     }
+}
+
+/// `[0, 1]` by value.
+fn is_default_range(range: &[Value]) -> bool {
+    let bounds: Vec<Option<f64>> = range.iter().map(Value::as_f64).collect();
+    bounds == [Some(0.0), Some(1.0)]
 }
 
 /// A message in the stored EvalItem form: `type: message`, content parts typed.
@@ -358,6 +364,7 @@ pub fn message_canonical(message: &Value) -> Canon<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     const GOLDEN_TEXT: &str = r#"{"a\"b":"line\nbreak é \u0001 / \\","big":18446744073709551615,"m":{"x":[],"y":{}},"neg":-9223372036854775808,"z":[1,-2,3.500000e0,8.000000e-1,1.000000e20,1,null,true,false]}"#;
     const GOLDEN_HASH: &str = "b9a1b09d3931dfea258b1b275ad80293bf7dacece3e130a75d5d39c12956a0dd";
@@ -474,6 +481,10 @@ mod tests {
         assert_ne!(hash(&json!({"t": 0.8})), hash(&json!({"t": 0.81})));
         // Found by the spec-hash property: rounded to 7 digits, these two differed.
         let stored = f64::from(0.000987_f32);
+        // Found by review: a default range spelled with mixed numbers was kept on one side.
+        let mixed = json!({"type": "score_model", "range": [0, 1.0]});
+        let echoed = json!({"type": "score_model", "range": [0.0, 1.0]});
+        assert_eq!(grader_canonical(&mixed), grader_canonical(&echoed));
         assert_eq!(hash(&json!({"t": 0.000987})), hash(&json!({"t": stored})));
     }
 

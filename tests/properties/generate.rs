@@ -201,6 +201,7 @@ fn score_model(flavor: Flavor) -> BoxedStrategy<Value> {
     let range = prop_oneof![
         Just(json!([0, 1])),
         Just(json!([0.0, 1.0])),
+        Just(json!([0, 1.0])),
         (0u32..10, 1u32..10).prop_map(|(low, width)| json!([low, low + width])),
         (0.0f64..1.0).prop_map(|high| json!([0.0, 1.0 + high])),
     ];
