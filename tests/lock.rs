@@ -1,7 +1,8 @@
 //! The project lease end to end: applies of one project started together (in the same
 //! instant, and 0.3 s, 1 s, 2 s apart) never both write; the second fails naming the holder or,
 //! with `--lock-timeout`, waits; a killed apply's lease expires and is taken over;
-//! `force-unlock` removes a lease. Objects are counted through the API afterwards.
+//! `force-unlock` removes a lease; a plan made while another job prunes evals under it takes
+//! them for gone. Objects are counted through the API afterwards.
 
 mod common;
 mod emulator_support;
@@ -444,5 +445,42 @@ async fn an_apply_whose_lease_is_removed_sends_no_more_writes() {
         "{}",
         applied.transcript()
     );
+    server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_plan_finds_evals_another_job_prunes_while_it_lists_them_gone() {
+    let data = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let mut kept = config();
+    kept.data_dir = Some(data.path().to_path_buf());
+    let server = start(kept.clone()).await;
+    let dir = project();
+    let applied = apply(dir.path(), &server.base_url(), &[]).await;
+    assert_eq!(applied.code, 0, "{}", applied.transcript());
+    server.shutdown().await;
+    // Each eval is deleted as its runs are listed, as another job's `apply --prune` would
+    // between this plan's listing of evals and of their runs.
+    kept.misbehave = Some(evalctl::emulator::misbehavior::Misbehavior::PrunedWhileListed);
+    let server = start(kept).await;
+    let base = server.base_url();
+    let plan = common::evalctl_on(
+        dir.path(),
+        &["plan", "--refresh", "--detailed-exitcode"],
+        &base,
+        &[],
+    )
+    .await;
+    assert_eq!(plan.code, 2, "changes: {}", plan.transcript());
+    for key in ["capitals", "rivers"] {
+        assert!(
+            plan.stdout.contains(&format!("+ create eval `{key}`")),
+            "{}",
+            plan.transcript()
+        );
+    }
+    assert!(evals(&base)
+        .await
+        .iter()
+        .all(|e| !e.metadata.contains_key("evalctl_key")));
     server.shutdown().await;
 }

@@ -114,23 +114,28 @@ pub async fn list_live_runs(
 }
 
 /// Lists the runs of the evals `wanted` picks, concurrently (the client bounds requests in
-/// flight), oldest first.
+/// flight), oldest first. An eval deleted since it was listed (another job's `--prune`, or a
+/// hand) is dropped: what the service holds is then as if it had never been listed.
 pub async fn list_runs(
     client: &Client,
-    evals: &mut [RemoteEval],
+    evals: &mut Vec<RemoteEval>,
     wanted: impl Fn(&RemoteEval) -> bool,
 ) -> Result<(), ApiError> {
     let mut tasks = JoinSet::new();
     for (index, eval) in evals.iter().enumerate().filter(|(_, e)| wanted(e)) {
         let client = client.clone();
         let id = eval.id.clone();
-        tasks.spawn(async move { (index, client.list_runs(&id).await) });
+        tasks.spawn(async move { (index, runs_unless_gone(&client, &id).await) });
     }
+    let mut gone = Vec::new();
     while let Some(joined) = tasks.join_next().await {
         // A listing that did not finish must not look like "no runs": that would start them again.
         let (index, runs) =
             joined.unwrap_or_else(|error| std::panic::resume_unwind(error.into_panic()));
-        let mut runs = runs?;
+        let Some(mut runs) = runs? else {
+            gone.push(index);
+            continue;
+        };
         for run in &runs {
             checked(IdKind::Run, &run.id)?;
         }
@@ -138,5 +143,27 @@ pub async fn list_runs(
         evals[index].runs = runs;
         evals[index].runs_listed = true;
     }
+    gone.sort_unstable();
+    for index in gone.into_iter().rev() {
+        let eval = evals.remove(index);
+        tracing::debug!(eval = %eval.id, "deleted since it was listed");
+    }
     Ok(())
+}
+
+/// The runs of `eval_id`, or `None` when the eval is gone. A 404 on its runs is taken for
+/// that only when the eval itself is then not found either: a 404 of anything else (a
+/// proxy, a wrong path) stays an error rather than passing for an eval deleted.
+async fn runs_unless_gone(
+    client: &Client,
+    eval_id: &str,
+) -> Result<Option<Vec<crate::api::wire::EvalRun>>, ApiError> {
+    match client.list_runs(eval_id).await {
+        Ok(runs) => Ok(Some(runs)),
+        Err(error) if error.status() == Some(404) => match client.get_eval(eval_id).await {
+            Err(again) if again.status() == Some(404) => Ok(None),
+            _ => Err(error),
+        },
+        Err(error) => Err(error),
+    }
 }

@@ -27,6 +27,10 @@ pub enum Misbehavior {
     HugeBody,
     /// Every request is redirected to another host.
     Redirect,
+    /// Every eval is deleted the moment its runs are listed, so the listing finds it gone:
+    /// what a client sees when another job's `apply --prune` deletes an eval between its
+    /// listing of evals and of their runs.
+    PrunedWhileListed,
 }
 
 /// The prefix of a hostile eval id.

@@ -12,6 +12,7 @@ use super::{json, json_body, page, pairs, Held, QueryPairs};
 use crate::emulator::data_source_config::item_schema;
 use crate::emulator::errors::ApiError;
 use crate::emulator::flavor::Flavor;
+use crate::emulator::misbehavior::Misbehavior;
 use crate::emulator::objects::RunStatus;
 use crate::emulator::pagination::{ListParams, ListSpec, Order};
 use crate::emulator::run_request::NewRun;
@@ -52,10 +53,15 @@ pub(crate) async fn create(
 }
 
 pub(crate) async fn list(
+    State(state): State<AppState>,
     Held(store): Held,
     Path(eval_id): Path<String>,
     query: QueryPairs,
 ) -> Result<Response, ApiError> {
+    if state.config.misbehave == Some(Misbehavior::PrunedWhileListed) {
+        let runs = store.write().delete_eval(&eval_id)?;
+        runs.iter().for_each(|run| state.stop_run(run));
+    }
     let params = ListParams::parse(&pairs(query)?, &LIST)?;
     let (runs, has_more) = store.read().list_runs(&eval_id, &params)?;
     Ok(page(&runs, has_more, |r| &r.id))
