@@ -3,8 +3,10 @@
 //! duplicated as a second CI job leaves them, runs deleted, stale tags, evals no project
 //! manages and evals another project manages) and generated manifests (evals added, changed
 //! in place or in spec, left out, adopting evals), applying the plan leaves nothing to do: the
-//! next plan, with and without `--refresh`, has no action and no runs tag to write. And no
-//! eval is lost: every eval there before is there after, unless the plan deleted it.
+//! next plan, with and without `--refresh`, has no action and no runs tag to write; each key's
+//! live eval has the drafted name, metadata and spec, and its newest runs the drafted
+//! variants. And no eval is lost: every eval there before is there after, unless the plan
+//! deleted it.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -400,6 +402,60 @@ fn tag<'e>(eval: &'e Eval, name: &str) -> Option<&'e str> {
     eval.metadata.get(name).map(String::as_str)
 }
 
+/// The live eval of `key` is what `draft` asks for: its name, its user metadata, its spec,
+/// and, when `runs` is set, the newest run of each run key is of the drafted variant. An
+/// empty next plan alone would not show a planner that ignored a field, both times.
+async fn as_drafted(
+    client: &Client,
+    key: &str,
+    draft: &Draft,
+    eval: &Eval,
+    runs: bool,
+) -> Result<(), TestCaseError> {
+    prop_assert_eq!(&eval.name, &format!("Eval {} v{}", &key[1..], draft.name));
+    let team: BTreeMap<String, String> = draft
+        .team
+        .map(|team| ("team".to_string(), format!("t{team}")))
+        .into_iter()
+        .collect();
+    prop_assert_eq!(tags::user_part(&eval.metadata), team, "metadata of {}", key);
+    let spec =
+        |config: &Value, graders: &[Value]| plan::canonical::eval_spec(config, graders).hash();
+    let graders = graders(draft.spec);
+    prop_assert_eq!(
+        spec(&eval.data_source_config, &eval.testing_criteria),
+        spec(
+            &data_source_config(draft.spec),
+            graders.as_array().map_or(&[][..], Vec::as_slice)
+        ),
+        "spec of {}",
+        key
+    );
+    if !runs {
+        return Ok(());
+    }
+    let mut listed = client
+        .list_runs(&eval.id)
+        .await
+        .map_err(|e| TestCaseError::fail(e.to_string()))?;
+    listed.sort_by(|a, b| (b.created_at, &b.id).cmp(&(a.created_at, &a.id)));
+    for (run, variant) in &draft.runs {
+        let run_key = format!("r{run}");
+        let newest = listed
+            .iter()
+            .find(|r| r.metadata.get(tags::KEY) == Some(&run_key));
+        prop_assert_eq!(
+            newest.and_then(|r| r.metadata.get("variant")),
+            Some(&variant.to_string()),
+            "run {}/{} on {}",
+            key,
+            run_key,
+            eval.id
+        );
+    }
+    Ok(())
+}
+
 /// The ids of the evals a plan deletes.
 fn deleted(plan: &Plan) -> BTreeSet<String> {
     plan.actions
@@ -464,13 +520,17 @@ async fn check(case: Case) -> Result<(), TestCaseError> {
     }
 
     let now = evals(&client).await;
-    for key in case.after.keys().map(|key| format!("k{key}")) {
-        let live = now
+    for (key, draft) in &case.after {
+        let key = format!("k{key}");
+        let live: Vec<&Eval> = now
             .iter()
             .filter(|e| tag(e, tags::PROJECT) == Some(PROJECT) && tag(e, tags::STATE).is_none())
             .filter(|e| tag(e, tags::KEY) == Some(key.as_str()))
-            .count();
-        prop_assert_eq!(live, 1, "eval {} has {} live evals", key, live);
+            .collect();
+        prop_assert_eq!(live.len(), 1, "eval {} has {} live evals", key, live.len());
+        // A run deleted by hand comes back only with `--refresh`.
+        let runs_kept = !runs_deleted || case.refresh;
+        as_drafted(&client, &key, draft, live[0], runs_kept).await?;
     }
     let gone = deleted(&applied);
     let now: BTreeSet<String> = now.into_iter().map(|e| e.id).collect();
