@@ -345,7 +345,6 @@ pub fn message_canonical(message: &Value) -> Canon<'_> {
         .iter()
         .map(|(key, value)| {
             let value = match (key.as_str(), value) {
-                ("type", _) => Canon::Str("message".into()),
                 ("content", Value::String(text)) => Canon::Object(vec![
                     ("type", Canon::Str("input_text".into())),
                     ("text", Canon::Str(text.as_str().into())),

@@ -3,7 +3,8 @@
 //! plans a replace. The echo is the emulator's (grader ids added, messages expanded, schemas
 //! wrapped, Foundry's empty fields) as created, fetched and listed; on Azure and Foundry also
 //! with the graders' floats narrowed to 32 bits, as the service's OpenAPI stores
-//! `pass_threshold` and `range` (`format: float`).
+//! `pass_threshold` and `range` (`format: float`). And the hash tells specs apart: a spec with
+//! any one string, number or flag changed hashes unlike it, so no change goes unplanned.
 
 use evalctl::api::wire::Eval;
 use evalctl::api::{Auth, Client, Connection, Flavor, Secret};
@@ -11,6 +12,7 @@ use evalctl::emulator::{self, Config};
 use evalctl::manifest::model::Target;
 use evalctl::plan::canonical;
 use proptest::prelude::*;
+use proptest::sample::Index;
 use proptest::test_runner::TestRunner;
 use serde_json::{json, Value};
 
@@ -138,6 +140,66 @@ fn a_spec_and_the_services_echo_of_it_hash_equal() {
                 );
             }
         }
+        Ok(())
+    });
+    if let Err(error) = result {
+        panic!("{error}");
+    }
+}
+
+/// JSON pointers to the strings, numbers and flags of `value`, but grader ids (the service's,
+/// not the spec's).
+fn leaves(value: &Value, at: &str, out: &mut Vec<String>) {
+    match value {
+        Value::Object(map) => {
+            for (key, value) in map.iter().filter(|(key, _)| *key != "id") {
+                let key = key.replace('~', "~0").replace('/', "~1");
+                leaves(value, &format!("{at}/{key}"), out);
+            }
+        }
+        Value::Array(items) => {
+            for (i, item) in items.iter().enumerate() {
+                leaves(item, &format!("{at}/{i}"), out);
+            }
+        }
+        Value::Null => {}
+        _ => out.push(at.to_string()),
+    }
+}
+
+/// `leaf` changed: a string lengthened, a number moved by at least 1 and by as much as it
+/// is large (so a 32-bit float still tells it apart), a flag flipped.
+fn changed(leaf: &Value) -> Value {
+    match leaf {
+        Value::String(text) => Value::String(format!("{text}~")),
+        Value::Number(n) => {
+            let x = n.as_f64().unwrap_or_default();
+            json!(x + x.abs().max(1.0))
+        }
+        Value::Bool(b) => Value::Bool(!b),
+        other => other.clone(),
+    }
+}
+
+#[test]
+fn specs_that_differ_in_one_field_hash_apart() {
+    let mut runner = TestRunner::new(super::config());
+    let result = runner.run(&(spec(), any::<Index>()), |((_, config, graders), pick)| {
+        let mut both = json!({"config": config, "graders": graders});
+        let mut pointers = Vec::new();
+        leaves(&both, "", &mut pointers);
+        let pointer = &pointers[pick.index(pointers.len())];
+        if let Some(leaf) = both.pointer_mut(pointer) {
+            *leaf = changed(leaf);
+        }
+        let other_graders = both["graders"].as_array().cloned().unwrap_or_default();
+        prop_assert_ne!(
+            spec_hash(&config, &graders),
+            spec_hash(&both["config"], &other_graders),
+            "{} changed, yet hashes as before: {}",
+            pointer,
+            canonical::eval_spec(&config, &graders).text()
+        );
         Ok(())
     });
     if let Err(error) = result {
