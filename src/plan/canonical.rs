@@ -19,6 +19,9 @@ pub enum Canon<'a> {
     /// A value kept as it is.
     Same(&'a Value),
     Str(Cow<'a, str>),
+    /// A whole number too large for a 32-bit float to hold, in a field the service keeps as
+    /// one: written as the 32-bit float it becomes.
+    Float32(f64),
     Bool(bool),
     Null,
     Array(Vec<Canon<'a>>),
@@ -47,6 +50,7 @@ impl Canon<'_> {
         match self {
             Canon::Same(value) => (*value).clone(),
             Canon::Str(text) => Value::String(text.to_string()),
+            Canon::Float32(x) => serde_json::json!(x),
             Canon::Bool(b) => Value::Bool(*b),
             Canon::Null => Value::Null,
             Canon::Array(items) => Value::Array(items.iter().map(Canon::to_value).collect()),
@@ -63,6 +67,7 @@ impl Canon<'_> {
         match self {
             Canon::Same(value) => write_sorted(value, out, scratch),
             Canon::Str(text) => write_str(text, out),
+            Canon::Float32(x) => write_float(*x, out),
             Canon::Bool(true) => out.extend_from_slice(b"true"),
             Canon::Bool(false) => out.extend_from_slice(b"false"),
             Canon::Null => out.extend_from_slice(b"null"),
@@ -167,19 +172,38 @@ fn needs_escape(bytes: &[u8]) -> bool {
 /// 32-bit echo round apart (9.870000e-4, 9.869999e-4).
 fn write_number(number: &serde_json::Number, out: &mut Vec<u8>) {
     // Writing into a `Vec` cannot fail.
-    let _ = match (
-        number.as_i64(),
-        number.as_u64(),
-        number.as_f64().map(as_f32),
-    ) {
+    let _ = match (number.as_i64(), number.as_u64(), number.as_f64()) {
         (Some(i), _, _) => write!(out, "{i}"),
         (None, Some(u), _) => write!(out, "{u}"),
-        (None, None, Some(x)) if x.fract() == 0.0 && x.abs() < 1e15 => {
-            write!(out, "{}", x as i64)
+        (None, None, Some(x)) => {
+            write_float(x, out);
+            Ok(())
         }
-        (None, None, Some(x)) => write!(out, "{x:.6e}"),
         (None, None, None) => write!(out, "{number}"),
     };
+}
+
+/// A float as the 32-bit float nearest to it, whole or at 7 significant digits.
+fn write_float(x: f64, out: &mut Vec<u8>) {
+    let x = as_f32(x);
+    // Writing into a `Vec` cannot fail.
+    let _ = if x.fract() == 0.0 && x.abs() < 1e15 {
+        write!(out, "{}", x as i64)
+    } else {
+        write!(out, "{x:.6e}")
+    };
+}
+
+/// The value of a field the Azure OpenAPI keeps as a 32-bit float (`format: float`): a
+/// whole number beyond 2^24 comes back as the nearest 32-bit float (16777217 as 16777216),
+/// so it is taken as that. Whole numbers up to 2^24 are exact in 32 bits and floats are
+/// narrowed anyway, so their canonical text, and every stored hash, stays as it was.
+fn float_field(value: &Value) -> Canon<'_> {
+    const EXACT: f64 = (1u64 << 24) as f64;
+    match value.as_f64() {
+        Some(x) if !value.is_f64() && x.abs() > EXACT => Canon::Float32(x),
+        _ => Canon::Same(value),
+    }
 }
 
 /// `x` as the service would store it in 32 bits, read back: a value and its echo are then
@@ -292,6 +316,7 @@ pub fn grader_canonical(grader: &Value) -> Canon<'_> {
             Value::Array(messages) if model_grader && key == "input" => {
                 Canon::Array(messages.iter().map(message_canonical).collect())
             }
+            _ if key == "pass_threshold" => float_field(value),
             _ if score_model => match score_model_value(key, value) {
                 Some(value) => value,
                 None => continue,
@@ -318,11 +343,20 @@ fn score_model_value<'a>(key: &str, value: &'a Value) -> Option<Canon<'a>> {
     match (key, value) {
         // The service's default, however its numbers are spelled (`[0, 1.0]` too).
         ("range", Value::Array(range)) if is_default_range(range) => None,
+        ("range", Value::Array(range)) => {
+            Some(Canon::Array(range.iter().map(float_field).collect()))
+        }
         ("sampling_params", Value::Object(params)) => {
             let set: Vec<(&str, Canon)> = params
                 .iter()
                 .filter(|(_, v)| !v.is_null())
-                .map(|(k, v)| (k.as_str(), Canon::Same(v)))
+                .map(|(k, v)| {
+                    let v = match k.as_str() {
+                        "temperature" | "top_p" => float_field(v),
+                        _ => Canon::Same(v),
+                    };
+                    (k.as_str(), v)
+                })
                 .collect();
             (!set.is_empty()).then_some(Canon::Object(set))
         }
@@ -485,6 +519,35 @@ mod tests {
         let echoed = json!({"type": "score_model", "range": [0.0, 1.0]});
         assert_eq!(grader_canonical(&mixed), grader_canonical(&echoed));
         assert_eq!(hash(&json!({"t": 0.000987})), hash(&json!({"t": stored})));
+    }
+
+    #[test]
+    fn whole_numbers_beyond_32_bits_are_narrowed_in_float_fields_only() {
+        // Azure keeps these fields as 32-bit floats: 16777217 comes back as 16777216.
+        let sent = json!({"type": "score_model", "pass_threshold": 16_777_217, "range": [0, 16_777_219],
+                          "sampling_params": {"temperature": 33_554_433, "seed": 16_777_217}});
+        let echoed = json!({"type": "score_model", "pass_threshold": 16_777_216.0, "range": [0.0, 16_777_220.0],
+                            "sampling_params": {"temperature": 33_554_432.0, "seed": 16_777_217}});
+        assert_eq!(
+            grader_canonical(&sent).hash(),
+            grader_canonical(&echoed).hash()
+        );
+        // A seed is an integer on the service: it stays exact.
+        let mut other_seed = sent.clone();
+        other_seed["sampling_params"]["seed"] = json!(16_777_216);
+        assert_ne!(
+            grader_canonical(&sent).hash(),
+            grader_canonical(&other_seed).hash()
+        );
+        let python = json!({"type": "python", "pass_threshold": 16_777_217});
+        let echoed = json!({"type": "python", "pass_threshold": 16_777_216.0});
+        assert_eq!(
+            grader_canonical(&python).hash(),
+            grader_canonical(&echoed).hash()
+        );
+        // Below 2^24 nothing changes: stored hashes stay as they were.
+        let small = json!({"type": "python", "pass_threshold": 16_777_216});
+        assert_eq!(grader_canonical(&small).text(), canonical_json(&small));
     }
 
     #[test]

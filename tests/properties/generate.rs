@@ -83,11 +83,13 @@ fn template() -> impl Strategy<Value = Value> {
     ]
 }
 
-/// A number as a manifest writes one: a whole number, a decimal of up to 6 digits after the
-/// point, or any float in [0, 1).
+/// A number as a manifest writes one: a whole number (small, or of any size a 64-bit
+/// integer holds, negative too), a decimal of up to 6 digits after the point, or any float in
+/// [0, 1).
 fn number() -> impl Strategy<Value = Value> {
     prop_oneof![
         (0u32..=100).prop_map(|n| json!(n)),
+        any::<i64>().prop_map(|n| json!(n)),
         (0u32..1_000_000, 1usize..=6).prop_map(|(n, digits)| {
             let text = format!(
                 "{}.{:0digits$}",

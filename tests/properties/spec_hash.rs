@@ -2,8 +2,8 @@
 //! equal, for generated graders and configs on every flavor, so an unchanged manifest never
 //! plans a replace. The echo is the emulator's (grader ids added, messages expanded, schemas
 //! wrapped, Foundry's empty fields) as created, fetched and listed; on Azure and Foundry also
-//! with the graders' floats narrowed to 32 bits, as the service's OpenAPI stores
-//! `pass_threshold` and `range` (`format: float`). And the hash tells specs apart: a spec with
+//! with the graders' float fields narrowed to 32 bits, as the service's OpenAPI stores
+//! `pass_threshold`, `range`, `temperature` and `top_p` (`format: float`). And the hash tells specs apart: a spec with
 //! any one string, number or flag changed hashes unlike it, so no change goes unplanned.
 
 use evalctl::api::wire::Eval;
@@ -36,19 +36,27 @@ fn client(base: &str, flavor: Flavor) -> Client {
     Client::new(&connection, 4).unwrap_or_else(|e| panic!("{e}"))
 }
 
-/// `value` with every float as a 32-bit float read back into 64 bits (0.8 becomes
-/// 0.800000011920929), whole numbers left alone.
-fn narrowed(value: &Value) -> Value {
-    match value {
-        Value::Number(n) if !n.is_i64() && !n.is_u64() => n
-            .as_f64()
-            .map_or(value.clone(), |x| json!(f64::from(x as f32))),
-        Value::Array(items) => Value::Array(items.iter().map(narrowed).collect()),
-        Value::Object(map) => {
-            Value::Object(map.iter().map(|(k, v)| (k.clone(), narrowed(v))).collect())
+/// `grader` as Azure stores it: the fields its OpenAPI keeps as 32-bit floats
+/// (`format: float`) read back into 64 bits, whole numbers too (0.8 becomes 0.800000011920929,
+/// 16777217 becomes 16777216.0).
+fn narrowed(grader: &Value) -> Value {
+    let mut grader = grader.clone();
+    let narrow = |value: &mut Value| {
+        if let Some(x) = value.as_f64() {
+            *value = json!(f64::from(x as f32));
         }
-        other => other.clone(),
+    };
+    for field in [
+        "/pass_threshold",
+        "/sampling_params/temperature",
+        "/sampling_params/top_p",
+    ] {
+        grader.pointer_mut(field).map(narrow);
     }
+    if let Some(range) = grader.get_mut("range").and_then(Value::as_array_mut) {
+        range.iter_mut().for_each(narrow);
+    }
+    grader
 }
 
 fn spec_hash(config: &Value, graders: &[Value]) -> String {
