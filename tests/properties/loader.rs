@@ -1,18 +1,37 @@
-//! The manifest loader: the example project with one manifest mutated (lines deleted,
-//! repeated, swapped; characters inserted, from YAML punctuation to control characters and
-//! non-ASCII; the text cut short) never makes the loader panic, and every error it reports is
-//! located: a file with a line and column within it, or a field path.
+//! The manifest loader: an example project (the Azure OpenAI one or the Foundry one) with one
+//! file mutated (a manifest, `evalctl.yaml` or a data file; lines deleted, repeated, swapped;
+//! characters inserted, from YAML punctuation to control characters and non-ASCII; the text
+//! cut short) never makes the loader panic, and every error it reports is located: a file of
+//! the project with a line and column within it, or a field path.
 
 use std::path::Path;
 
 use evalctl::manifest::{self, Severity};
 use proptest::prelude::*;
 
-const MANIFESTS: [&str; 4] = [
-    "capitals.yaml",
-    "mmlu.yaml",
-    "summaries.yaml",
-    "ticket-labels.yaml",
+/// The example projects under `examples/`, and the files of each that a mutation may hit.
+const PROJECTS: [(&str, &[&str]); 2] = [
+    (
+        "",
+        &[
+            "evalctl.yaml",
+            "evals/capitals.yaml",
+            "evals/mmlu.yaml",
+            "evals/summaries.yaml",
+            "evals/ticket-labels.yaml",
+            "data/mmlu.jsonl",
+            "data/summaries.jsonl",
+            "data/tickets.jsonl",
+        ],
+    ),
+    (
+        "foundry",
+        &[
+            "evalctl.yaml",
+            "evals/support-answers.yaml",
+            "data/support.jsonl",
+        ],
+    ),
 ];
 
 #[derive(Debug, Clone)]
@@ -81,10 +100,12 @@ fn mutate(text: &str, mutations: &[Mutation]) -> String {
     lines.join("\n") + "\n"
 }
 
-/// The example project, copied: its settings and data files, and its manifests.
-fn example_project() -> tempfile::TempDir {
+/// An example project, copied: its settings and data files, and its manifests.
+fn example_project(project: &str) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-    let examples = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples");
+    let examples = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("examples")
+        .join(project);
     for sub in ["", "evals", "data"] {
         let from = examples.join(sub);
         let to = dir.path().join(sub);
@@ -105,22 +126,40 @@ proptest! {
 
     #[test]
     fn a_mutated_manifest_never_panics_the_loader_and_every_error_is_located(
-        which in 0..MANIFESTS.len(),
+        which in any::<prop::sample::Index>(),
         mutations in prop::collection::vec(mutation(), 1..6),
     ) {
-        let dir = example_project();
-        let file = dir.path().join("evals").join(MANIFESTS[which]);
+        let (project, files) = PROJECTS[which.index(PROJECTS.len())];
+        let dir = example_project(project);
+        let file = dir.path().join(files[which.index(files.len())]);
         let text = std::fs::read_to_string(&file).unwrap_or_else(|e| panic!("{e}"));
         std::fs::write(&file, mutate(&text, &mutations)).unwrap_or_else(|e| panic!("{e}"));
         let loaded = manifest::load(dir.path());
         for diagnostic in loaded.diagnostics.iter().filter(|d| d.severity == Severity::Error) {
-            let located = diagnostic.location.as_ref().is_some_and(|l| {
-                !l.file.is_empty() && l.line >= 1 && l.column >= 1
-            });
+            let located = diagnostic
+                .location
+                .as_ref()
+                .is_some_and(|l| within(dir.path(), l));
             prop_assert!(
                 located || diagnostic.path.is_some(),
                 "an error with no place: {diagnostic:?}"
             );
         }
     }
+}
+
+/// Whether `location` names a file of the project at `root` and a place within its text: a
+/// line it has (or the one after the last, where a file cut short ends) and a column within
+/// that line (or just past its end).
+fn within(root: &Path, location: &manifest::diagnostic::Location) -> bool {
+    let path = root.join(&location.file);
+    let Ok(text) = std::fs::read_to_string(&path) else {
+        return false;
+    };
+    let lines: Vec<&str> = text.split('\n').collect();
+    location.line >= 1
+        && location.column >= 1
+        && lines
+            .get(location.line - 1)
+            .is_some_and(|line| location.column <= line.chars().count() + 1)
 }

@@ -166,9 +166,11 @@ pub(crate) fn read_rows(path: &Path, display: &str) -> (Option<Rows>, Vec<Diagno
         );
     }
     if rows.file.rows == 0 {
-        diagnostics.push(Diagnostic::error(format!(
-            "data file `{display}` has no rows"
-        )));
+        diagnostics.push(
+            Diagnostic::error(format!("data file `{display}` has no rows"))
+                .at(Some(rows.location(1)))
+                .note(r#"help: write one row per line, as {"item": {...}}"#),
+        );
     }
     (Some(rows), diagnostics)
 }
@@ -182,7 +184,7 @@ fn parse_row(line: &str) -> Result<Value, (usize, String)> {
             .map_or(message.as_str(), |(m, _)| m)
             .to_string();
         (
-            e.column().max(1),
+            char_column(line, e.column()),
             format!("invalid JSON in data row: {message}"),
         )
     })?;
@@ -208,6 +210,16 @@ fn parse_row(line: &str) -> Result<Value, (usize, String)> {
         Some(_) => Err((1, "`item` of a data row must be an object".into())),
         None => Err((1, "missing field `item` in data row".into())),
     }
+}
+
+/// The column, counted in characters as every other place is, of serde_json's `byte_column`
+/// (1-based, in bytes) in `line`.
+fn char_column(line: &str, byte_column: usize) -> usize {
+    let before = byte_column.saturating_sub(1);
+    line.char_indices()
+        .take_while(|(at, _)| *at < before)
+        .count()
+        + 1
 }
 
 /// Validates every row's item against a compiled `item_schema`.
@@ -303,5 +315,21 @@ impl DataCache {
             .into_iter()
             .filter_map(|(path, cell)| Some((path, cell.get()?.as_ref()?.file.clone())))
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_row;
+
+    #[test]
+    fn a_json_error_is_placed_at_its_character_not_its_byte() {
+        // serde_json counts bytes: `é` is two of them, one character.
+        let line = r#"{"item": {"é": 1}} x"#;
+        let column = parse_row(line).err().map(|(column, _)| column);
+        assert_eq!(
+            column,
+            Some(line.chars().position(|c| c == 'x').unwrap_or(0) + 1)
+        );
     }
 }
