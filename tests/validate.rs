@@ -458,7 +458,7 @@ fn ci_files_and_excluded_paths_are_not_read_as_manifests() {
     assert!(
         outcome
             .stderr
-            .contains("`exclude` pattern `a[` in evalctl.yaml is not a glob"),
+            .contains("`exclude` pattern `a[` is not a glob: unclosed character class; missing ']'\n --> evalctl.yaml:2:11\n"),
         "{}",
         outcome.stderr
     );

@@ -130,30 +130,34 @@ fn discover(path: &Path) -> Result<Discovered, Diagnostic> {
 /// a repository's root, often the root of an evals repository too.
 const NOT_MANIFESTS: [&str; 2] = ["azure-pipelines.yml", "azure-pipelines.yaml"];
 
+/// The `exclude:` globs of `evalctl.yaml`, or the index of the first pattern that is not
+/// one and why.
+fn exclude_globs(exclude: &[String]) -> Result<globset::GlobSet, (usize, String)> {
+    let mut globs = globset::GlobSetBuilder::new();
+    for (index, pattern) in exclude.iter().enumerate() {
+        let glob = globset::GlobBuilder::new(pattern)
+            .literal_separator(true)
+            .build()
+            .map_err(|e| {
+                let message = format!("`exclude` pattern `{pattern}` is not a glob: {}", e.kind());
+                (index, message)
+            })?;
+        globs.add(glob);
+    }
+    // Each glob was built above; a set of them builds too, but its error has no pattern.
+    globs
+        .build()
+        .map_err(|e| (0, format!("`exclude` is not a set of globs: {e}")))
+}
+
 /// The files that are manifests: not named in `NOT_MANIFESTS`, and not matched by an
 /// `exclude:` glob of `evalctl.yaml` (relative to the root, `/`-separated).
 fn not_excluded(
     files: Vec<(String, PathBuf)>,
     root: &Path,
-    exclude: &[String],
-) -> Result<Vec<(String, PathBuf)>, Diagnostic> {
-    let mut globs = globset::GlobSetBuilder::new();
-    for pattern in exclude {
-        let glob = globset::GlobBuilder::new(pattern)
-            .literal_separator(true)
-            .build()
-            .map_err(|e| {
-                Diagnostic::error(format!(
-                    "`exclude` pattern `{pattern}` in evalctl.yaml is not a glob: {}",
-                    e.kind()
-                ))
-            })?;
-        globs.add(glob);
-    }
-    let globs = globs
-        .build()
-        .map_err(|e| Diagnostic::error(format!("`exclude` in evalctl.yaml: {e}")))?;
-    Ok(files
+    globs: &globset::GlobSet,
+) -> Vec<(String, PathBuf)> {
+    files
         .into_iter()
         .filter(|(_, path)| {
             let named = path
@@ -166,7 +170,7 @@ fn not_excluded(
             let relative = relative.map(|r| r.to_string_lossy().replace('\\', "/"));
             !NOT_MANIFESTS.contains(&named) && !relative.is_some_and(|r| globs.is_match(r))
         })
-        .collect())
+        .collect()
 }
 
 /// Whether `dir` is a project's root: it holds `evalctl.yaml`.
@@ -367,14 +371,12 @@ pub(crate) fn read_sources(path: &Path, env: Env<'_>) -> Sources {
     sources.root = std::fs::canonicalize(&root).unwrap_or(root);
     sources.root_display = root_display;
     sources.focus = focus;
-    sources.settings = read_settings(&mut sources, env);
-    let files = match not_excluded(files, &sources.root, &sources.settings.exclude) {
-        Ok(files) => files,
-        Err(diagnostic) => {
-            sources.diagnostics.push(diagnostic);
-            return sources;
-        }
+    // With an `exclude:` glob that is not one, which files are manifests is not known.
+    let Some((settings, globs)) = read_settings(&mut sources, env) else {
+        return sources;
     };
+    sources.settings = settings;
+    let files = not_excluded(files, &sources.root, &globs);
     let schema = super::manifest_schema();
     let structure = Structure::new(&schema);
     for parsed in parse_all(files, &structure, env) {
@@ -453,13 +455,13 @@ fn parse_manifest(
     }
 }
 
-fn read_settings(sources: &mut Sources, env: Env<'_>) -> Settings {
+fn read_settings(sources: &mut Sources, env: Env<'_>) -> Option<(Settings, globset::GlobSet)> {
     let Some((name, path)) = SETTINGS_FILES
         .iter()
         .map(|name| (*name, sources.root.join(name)))
         .find(|(_, path)| path.is_file())
     else {
-        return Settings::default();
+        return Some((Settings::default(), globset::GlobSet::empty()));
     };
     sources.settings_file = Some(path.clone());
     let display = if sources.root_display == "." {
@@ -472,12 +474,21 @@ fn read_settings(sources: &mut Sources, env: Env<'_>) -> Settings {
     let (source, documents, diagnostics) =
         parse_file(display, path, &structure, env, Contents::Settings);
     sources.diagnostics.extend(diagnostics);
-    sources.files.extend(source);
-    documents
-        .into_iter()
-        .find(|document| document.clean)
+    let document = documents.into_iter().find(|document| document.clean);
+    let settings: Settings = document
+        .as_ref()
         .and_then(|document| from_node(&document.node).ok())
-        .unwrap_or_default()
+        .unwrap_or_default();
+    let globs = exclude_globs(&settings.exclude);
+    if let (Err((index, message)), Some(document), Some(source)) = (&globs, &document, &source) {
+        let path = FieldPath::default().key("exclude").index(*index);
+        let span = document.node.span_at(&path.0);
+        let finding = Finding::error(span, path, message.clone())
+            .note("help: `*` matches within a directory, `**` across them");
+        sources.diagnostics.push(finding.into_diagnostic(source));
+    }
+    sources.files.extend(source);
+    Some((settings, globs.ok()?))
 }
 
 /// A document of a file, and whether it passed the structure check.
