@@ -60,9 +60,14 @@ impl SourceFile {
 
     /// The text of a 1-based line, without its line break.
     pub(crate) fn line_text(&self, line: usize) -> &str {
+        // Lines as YAML counts them: a lone `\r` ends one too, as `\n` and `\r\n` do.
         let line_starts = self.line_starts.get_or_init(|| {
+            let bytes = self.text.as_bytes();
             std::iter::once(0)
-                .chain(self.text.match_indices('\n').map(|(i, _)| i + 1))
+                .chain(bytes.iter().enumerate().filter_map(|(i, &b)| {
+                    let ends = b == b'\n' || (b == b'\r' && bytes.get(i + 1) != Some(&b'\n'));
+                    ends.then_some(i + 1)
+                }))
                 .collect()
         });
         let Some(&start) = line_starts.get(line.wrapping_sub(1)) else {
@@ -88,5 +93,22 @@ impl SourceFile {
             width,
             line_text,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::SourceFile;
+
+    #[test]
+    fn a_lone_carriage_return_ends_a_line_as_yaml_has_it() {
+        let source = SourceFile::new(
+            "a.yaml".into(),
+            "a.yaml".into(),
+            "a: 1\rb: [\r\nc: 2\n".into(),
+        );
+        assert_eq!(source.line_text(1), "a: 1");
+        assert_eq!(source.line_text(2), "b: [");
+        assert_eq!(source.line_text(3), "c: 2");
     }
 }

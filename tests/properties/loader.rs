@@ -149,14 +149,20 @@ proptest! {
 }
 
 /// Whether `location` names a file of the project at `root` and a place within its text: a
-/// line it has (or the one after the last, where a file cut short ends) and a column within
-/// that line (or just past its end).
+/// line it has and a column within that line (or just past its end).
 fn within(root: &Path, location: &manifest::diagnostic::Location) -> bool {
     let path = root.join(&location.file);
     let Ok(text) = std::fs::read_to_string(&path) else {
         return false;
     };
-    let lines: Vec<&str> = text.split('\n').collect();
+    // YAML ends a line at a lone `\r` too; a JSONL data file is read by `\n`.
+    let lines: Vec<&str> = if location.file.ends_with(".jsonl") {
+        text.split('\n').collect()
+    } else {
+        text.split("\r\n")
+            .flat_map(|l| l.split(['\r', '\n']))
+            .collect()
+    };
     location.line >= 1
         && location.column >= 1
         && lines
