@@ -107,13 +107,35 @@ fn pick(values: &'static [&'static str]) -> impl Strategy<Value = Value> {
 }
 
 /// A chat message: `{role, content}` with the content as text or a typed part, with or
-/// without `type: message`; on OpenAI, content may be a list of parts.
+/// without `type: message`; on OpenAI, content may be a list of parts, images and audio too.
 fn message(flavor: Flavor) -> BoxedStrategy<Value> {
     let part = prop_oneof![
         text().prop_map(|t| json!({"type": "input_text", "text": t})),
         text().prop_map(|t| json!({"type": "output_text", "text": t})),
     ];
     let content = if flavor == Flavor::OpenAi {
+        // OpenAI takes images and audio in a message too.
+        let media = prop_oneof![
+            object(vec![
+                ("type", required(Just(json!("input_image")))),
+                (
+                    "image_url",
+                    required(pick(&["https://example.com/a.png", "{{item.image}}"]))
+                ),
+                ("detail", optional(pick(&["low", "high", "auto"]))),
+            ]),
+            object(vec![
+                ("type", required(Just(json!("input_audio")))),
+                (
+                    "input_audio",
+                    required(object(vec![
+                        ("data", required(pick(&["UklGRg==", "SUQzBA=="]))),
+                        ("format", required(pick(&["wav", "mp3"]))),
+                    ])),
+                ),
+            ]),
+        ];
+        let part = prop_oneof![3 => part, 1 => media];
         prop_oneof![
             template().boxed(),
             part.clone().boxed(),
