@@ -110,6 +110,12 @@ async fn apply(dir: &Path, base: &str, extra: &[&str]) -> Outcome {
     common::evalctl_on(dir, &args, base, &[]).await
 }
 
+/// `plan --refresh --detailed-exitcode`: every eval's runs listed.
+async fn plan_refreshed(dir: &Path, base: &str) -> Outcome {
+    let args = ["plan", "--refresh", "--detailed-exitcode"];
+    common::evalctl_on(dir, &args, base, &[]).await
+}
+
 fn refused_naming_the_holder(outcome: &Outcome) -> bool {
     outcome.code == 1
         && outcome
@@ -362,13 +368,7 @@ async fn duplicate_runs_made_anyway_are_reported_by_plan_not_kept_silently() {
         "{}",
         plan.transcript()
     );
-    let plan = common::evalctl_on(
-        dir.path(),
-        &["plan", "--refresh", "--detailed-exitcode"],
-        &base,
-        &[],
-    )
-    .await;
+    let plan = plan_refreshed(dir.path(), &base).await;
     assert_eq!(plan.code, 0, "nothing to do: {}", plan.transcript());
     let line = format!(
         "Duplicate runs (one run key and spec started more than once; the newest counts, the others are left as they are):\n      `rivers/inline` on {}: {} (newest), {}\n",
@@ -463,13 +463,7 @@ async fn a_plan_finds_evals_another_job_prunes_while_it_lists_them_gone() {
     kept.misbehave = Some(evalctl::emulator::misbehavior::Misbehavior::PrunedWhileListed);
     let server = start(kept).await;
     let base = server.base_url();
-    let plan = common::evalctl_on(
-        dir.path(),
-        &["plan", "--refresh", "--detailed-exitcode"],
-        &base,
-        &[],
-    )
-    .await;
+    let plan = plan_refreshed(dir.path(), &base).await;
     assert_eq!(plan.code, 2, "changes: {}", plan.transcript());
     for key in ["capitals", "rivers"] {
         assert!(
