@@ -50,7 +50,8 @@ impl Canon<'_> {
         match self {
             Canon::Same(value) => (*value).clone(),
             Canon::Str(text) => Value::String(text.to_string()),
-            Canon::Float32(x) => serde_json::json!(x),
+            // As the service keeps it, so a diff against its echo shows no change.
+            Canon::Float32(x) => serde_json::json!(as_f32(*x)),
             Canon::Bool(b) => Value::Bool(*b),
             Canon::Null => Value::Null,
             Canon::Array(items) => Value::Array(items.iter().map(Canon::to_value).collect()),

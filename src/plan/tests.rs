@@ -651,3 +651,36 @@ fn the_tag_is_kept_by_an_update_never_shown_and_dropped_when_superseded() {
     assert_eq!(replace.superseded_metadata.get(tags::RUNS), None);
     assert_eq!(replace.superseded_metadata.len(), 5, "{replace:?}");
 }
+
+/// `eval` with a second grader whose `pass_threshold` and `range` Azure keeps as 32-bit floats.
+fn with_scored(mut eval: DesiredEval, pass_threshold: Value, range: Value) -> DesiredEval {
+    let mut graders = eval.testing_criteria.to_vec();
+    graders.push(
+        json!({"type": "score_model", "name": "scored", "model": "gpt-4o-mini",
+                        "input": [{"role": "user", "content": "{{item.answer}}"}],
+                        "range": range, "pass_threshold": pass_threshold}),
+    );
+    eval.spec_hash = canonical::eval_spec(&eval.data_source_config, &graders).hash();
+    eval.testing_criteria = graders.into();
+    eval
+}
+
+#[test]
+fn a_replace_names_only_what_changed_not_a_number_as_the_service_echoes_it() {
+    let old = with_scored(eval("mmlu", "eq", &[]), json!(0.8), json!([0, 16_777_217]));
+    let mut remote = stored(&old, "eval_1", 100);
+    // As Azure keeps them: 32-bit floats.
+    remote.testing_criteria[1]["pass_threshold"] = json!(f64::from(0.8_f32));
+    remote.testing_criteria[1]["range"] = json!([0.0, 16_777_216.0]);
+    let new = with_scored(
+        eval("mmlu", "ilike", &[]),
+        json!(0.8),
+        json!([0, 16_777_217]),
+    );
+    let plan = plan(&desired(vec![new]), &[remote], PlanOptions::default());
+    let Some(Action::ReplaceEval(replace)) = plan.actions.first() else {
+        panic!("not a replace: {:?}", plan.actions)
+    };
+    let paths: Vec<&str> = replace.forced_by.iter().map(|c| c.path.as_str()).collect();
+    assert_eq!(paths, ["testing_criteria[0].operation"]);
+}
