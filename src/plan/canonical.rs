@@ -197,8 +197,9 @@ fn write_float(x: f64, out: &mut Vec<u8>) {
 
 /// The value of a field the Azure OpenAPI keeps as a 32-bit float (`format: float`): a
 /// whole number beyond 2^24 comes back as the nearest 32-bit float (16777217 as 16777216),
-/// so it is taken as that. Whole numbers up to 2^24 are exact in 32 bits and floats are
-/// narrowed anyway, so their canonical text, and every stored hash, stays as it was.
+/// so it is taken as that. The manifest's typed graders send these fields as floats, which
+/// were narrowed already; only a grader type evalctl passes through as written, with such a
+/// number, hashes otherwise than before (its runs start once more after upgrading).
 fn float_field(value: &Value) -> Canon<'_> {
     const EXACT: f64 = (1u64 << 24) as f64;
     match value.as_f64() {

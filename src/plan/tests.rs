@@ -527,6 +527,12 @@ fn the_canonical_specs_of_every_normalised_form_are_stable() {
             json!({"type": "custom", "schema": {"type": "object", "properties": {"item": {"type": "object"}, "sample": {}}}}),
             vec![score],
         ),
+        // A grader type evalctl passes through as written: a whole number beyond 2^24 in
+        // `pass_threshold` is taken as the 32-bit float Azure keeps.
+        (
+            json!({"type": "stored_completions"}),
+            vec![json!({"type": "future_grader", "name": "f", "pass_threshold": 16_777_217})],
+        ),
     ];
     let mut pinned = String::new();
     for (config, graders) in &specs {
@@ -542,6 +548,8 @@ fn the_canonical_specs_of_every_normalised_form_are_stable() {
     1c705dbdda1a1795af3249f4972024de5fd151a5b5b9c34d4479913d8a9591c9
     {"data_source_config":{"include_sample_schema":true,"item_schema":{"type":"object"},"type":"custom"},"testing_criteria":[{"input":[{"content":[{"text":"t","type":"input_text"}],"role":"system","type":"message"},{"content":{"text":"u","type":"input_text"},"role":"user","type":"message"}],"model":"m","name":"s","pass_threshold":5.000000e-1,"sampling_params":{"temperature":2.000000e-1},"type":"score_model"}]}
     3de34fd5961f07317ab542e8f32ca28342f3359349c3aaaeddba3b9f34bf3e5e
+    {"data_source_config":{"type":"stored_completions"},"testing_criteria":[{"name":"f","pass_threshold":16777216,"type":"future_grader"}]}
+    4bad84c1a940076f9f9daff6434603373caf07f75562f9189cce805461919308
     "#);
 }
 

@@ -126,12 +126,13 @@ proptest! {
 
     #[test]
     fn a_mutated_manifest_never_panics_the_loader_and_every_error_is_located(
-        which in any::<prop::sample::Index>(),
+        project in any::<prop::sample::Index>(),
+        file in any::<prop::sample::Index>(),
         mutations in prop::collection::vec(mutation(), 1..6),
     ) {
-        let (project, files) = PROJECTS[which.index(PROJECTS.len())];
+        let (project, files) = PROJECTS[project.index(PROJECTS.len())];
         let dir = example_project(project);
-        let file = dir.path().join(files[which.index(files.len())]);
+        let file = dir.path().join(files[file.index(files.len())]);
         let text = std::fs::read_to_string(&file).unwrap_or_else(|e| panic!("{e}"));
         std::fs::write(&file, mutate(&text, &mutations)).unwrap_or_else(|e| panic!("{e}"));
         let loaded = manifest::load(dir.path());

@@ -213,13 +213,13 @@ fn parse_row(line: &str) -> Result<Value, (usize, String)> {
 }
 
 /// The column, counted in characters as every other place is, of serde_json's `byte_column`
-/// (1-based, in bytes) in `line`.
+/// (1-based, in bytes) in `line`: the character that byte belongs to.
 fn char_column(line: &str, byte_column: usize) -> usize {
-    let before = byte_column.saturating_sub(1);
+    let byte = byte_column.saturating_sub(1);
     line.char_indices()
-        .take_while(|(at, _)| *at < before)
+        .take_while(|(at, _)| *at <= byte)
         .count()
-        + 1
+        .max(1)
 }
 
 /// Validates every row's item against a compiled `item_schema`.
@@ -331,5 +331,11 @@ mod tests {
             column,
             Some(line.chars().position(|c| c == 'x').unwrap_or(0) + 1)
         );
+        // Cut short after a non-ASCII character: placed at that character, as after an ASCII
+        // one, not one past the end.
+        for line in [r#"{"item": "abc"#, r#"{"item": "abé"#] {
+            let column = parse_row(line).err().map(|(column, _)| column);
+            assert_eq!(column, Some(line.chars().count()), "{line}");
+        }
     }
 }
