@@ -130,24 +130,53 @@ fn discover(path: &Path) -> Result<Discovered, Diagnostic> {
 /// a repository's root, often the root of an evals repository too.
 const NOT_MANIFESTS: [&str; 2] = ["azure-pipelines.yml", "azure-pipelines.yaml"];
 
-/// The `exclude:` globs of `evalctl.yaml`, or the index of the first pattern that is not
-/// one and why.
-fn exclude_globs(exclude: &[String]) -> Result<globset::GlobSet, (usize, String)> {
+/// Why the `exclude:` of `evalctl.yaml` gives no set of globs.
+#[derive(Debug, thiserror::Error)]
+enum BadExclude {
+    #[error("`exclude` pattern `{pattern}` is not a glob: {kind}")]
+    Pattern {
+        index: usize,
+        pattern: String,
+        kind: globset::ErrorKind,
+    },
+    /// Each pattern is a glob, but together they are too large to match with.
+    #[error("`exclude` patterns cannot be matched together: {0}")]
+    Set(globset::Error),
+}
+
+impl BadExclude {
+    /// The error at its place in `document` of `source`.
+    fn located(&self, document: &Node, source: &SourceFile) -> Diagnostic {
+        let exclude = FieldPath::default().key("exclude");
+        let finding = match self {
+            BadExclude::Pattern { index, .. } => {
+                let path = exclude.index(*index);
+                Finding::error(document.span_at(&path.0), path, self.to_string())
+                    .note("help: `*` matches within a directory, `**` across them")
+            }
+            BadExclude::Set(_) => {
+                Finding::error(document.key_span_at(&exclude.0), exclude, self.to_string())
+            }
+        };
+        finding.into_diagnostic(source)
+    }
+}
+
+/// The `exclude:` globs of `evalctl.yaml`.
+fn exclude_globs(exclude: &[String]) -> Result<globset::GlobSet, BadExclude> {
     let mut globs = globset::GlobSetBuilder::new();
     for (index, pattern) in exclude.iter().enumerate() {
         let glob = globset::GlobBuilder::new(pattern)
             .literal_separator(true)
             .build()
-            .map_err(|e| {
-                let message = format!("`exclude` pattern `{pattern}` is not a glob: {}", e.kind());
-                (index, message)
+            .map_err(|e| BadExclude::Pattern {
+                index,
+                pattern: pattern.clone(),
+                kind: e.kind().clone(),
             })?;
         globs.add(glob);
     }
-    // Each glob was built above; a set of them builds too, but its error has no pattern.
-    globs
-        .build()
-        .map_err(|e| (0, format!("`exclude` is not a set of globs: {e}")))
+    globs.build().map_err(BadExclude::Set)
 }
 
 /// The files that are manifests: not named in `NOT_MANIFESTS`, and not matched by an
@@ -474,18 +503,24 @@ fn read_settings(sources: &mut Sources, env: Env<'_>) -> Option<(Settings, globs
     let (source, documents, diagnostics) =
         parse_file(display, path, &structure, env, Contents::Settings);
     sources.diagnostics.extend(diagnostics);
-    let document = documents.into_iter().find(|document| document.clean);
-    let settings: Settings = document
-        .as_ref()
+    let clean = documents.iter().find(|document| document.clean);
+    // Settings with errors are taken as the defaults, but not an `exclude:` among them: the
+    // files it meant to leave out would be read as manifests, each with errors of its own.
+    let excludes = documents.iter().any(|d| d.node.get("exclude").is_some());
+    if clean.is_none() && excludes {
+        sources.files.extend(source);
+        return None;
+    }
+    let settings: Settings = clean
         .and_then(|document| from_node(&document.node).ok())
         .unwrap_or_default();
     let globs = exclude_globs(&settings.exclude);
-    if let (Err((index, message)), Some(document), Some(source)) = (&globs, &document, &source) {
-        let path = FieldPath::default().key("exclude").index(*index);
-        let span = document.node.span_at(&path.0);
-        let finding = Finding::error(span, path, message.clone())
-            .note("help: `*` matches within a directory, `**` across them");
-        sources.diagnostics.push(finding.into_diagnostic(source));
+    if let Err(bad) = &globs {
+        let diagnostic = match (clean, &source) {
+            (Some(document), Some(source)) => bad.located(&document.node, source),
+            _ => Diagnostic::error(bad.to_string()),
+        };
+        sources.diagnostics.push(diagnostic);
     }
     sources.files.extend(source);
     Some((settings, globs.ok()?))
