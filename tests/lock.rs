@@ -472,6 +472,12 @@ async fn a_plan_finds_evals_another_job_prunes_while_it_lists_them_gone() {
             plan.transcript()
         );
     }
+    assert!(
+        plan.stderr
+            .contains(") was deleted while it was being read, by another job or by hand; it is taken as gone\n"),
+        "{}",
+        plan.transcript()
+    );
     assert!(evals(&base)
         .await
         .iter()

@@ -100,6 +100,13 @@ impl Default for Options {
 }
 
 impl Client {
+    /// Tells the user `line` (on stderr, escaped), when the client was given a way to.
+    pub(crate) fn notice(&self, line: &str) {
+        if let Some(notices) = &self.inner.notices {
+            notices(line);
+        }
+    }
+
     pub fn new(connection: &Connection, parallelism: usize) -> Result<Client, ApiError> {
         Client::with_options(
             connection,
@@ -358,12 +365,10 @@ impl Client {
                 return Err(error);
             }
             tracing::debug!(%method, path = %shown, status = ?failure_status, attempt, wait_ms = wait.as_millis() as u64, "retrying: {error}");
-            if let Some(notices) = &self.inner.notices {
-                notices(&format!(
-                    "note: retrying in {:.1}s: {error}",
-                    wait.as_secs_f64()
-                ));
-            }
+            self.notice(&format!(
+                "note: retrying in {:.1}s: {error}",
+                wait.as_secs_f64()
+            ));
             if failure_status == Some(429) {
                 // Every request of this client waits, and fewer go at once for a while.
                 self.inner.limit.rate_limited(wait);

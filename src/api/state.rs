@@ -146,7 +146,11 @@ pub async fn list_runs(
     gone.sort_unstable();
     for index in gone.into_iter().rev() {
         let eval = evals.remove(index);
-        tracing::debug!(eval = %eval.id, "deleted since it was listed");
+        // Two jobs working on one project at once: worth a line, not a failure.
+        client.notice(&format!(
+            "warning: eval {} ({}) was deleted while it was being read, by another job or by hand; it is taken as gone",
+            eval.id, eval.name
+        ));
     }
     Ok(())
 }

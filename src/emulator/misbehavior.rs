@@ -2,7 +2,9 @@
 //! to escape a request path and paint the terminal, a listing that never ends, an answer
 //! that stalls or trickles, one of hundreds of megabytes, and a redirect elsewhere. Each is how a broken
 //! proxy, a compromised endpoint or a typo'd URL looks from the client's side; the client
-//! must stay bounded, say what happened, and send nothing it should not.
+//! must stay bounded, say what happened, and send nothing it should not. And one that is no
+//! fault at all, though a client must bear it: evals deleted while it reads them, as another
+//! job's `--prune` does.
 
 use std::time::Duration;
 
