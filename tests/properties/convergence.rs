@@ -422,6 +422,19 @@ async fn as_drafted(
     let spec =
         |config: &Value, graders: &[Value]| plan::canonical::eval_spec(config, graders).hash();
     let graders = graders(draft.spec);
+    // By the fields themselves too, not only by the hash under test elsewhere.
+    let names_and_types = |graders: &[Value]| -> Vec<(Value, Value)> {
+        graders
+            .iter()
+            .map(|g| (g["name"].clone(), g["type"].clone()))
+            .collect()
+    };
+    prop_assert_eq!(
+        names_and_types(&eval.testing_criteria),
+        names_and_types(graders.as_array().map_or(&[][..], Vec::as_slice)),
+        "graders of {}",
+        key
+    );
     prop_assert_eq!(
         spec(&eval.data_source_config, &eval.testing_criteria),
         spec(
@@ -503,9 +516,11 @@ async fn check(case: Case) -> Result<(), TestCaseError> {
         return Ok(());
     };
 
+    // A run deleted by hand is found by `--refresh` only: unless the apply refreshed, a plan
+    // with `--refresh` starts it again, and it is not there to check.
+    let runs_kept = !runs_deleted || case.refresh;
     for refresh in [false, true] {
-        if refresh && runs_deleted && !case.refresh {
-            // A run deleted by hand is found by `--refresh` only: that plan starts it again.
+        if refresh && !runs_kept {
             continue;
         }
         let (again, _) = plan(&client, &after, refresh, options(case.prune)).await;
@@ -528,8 +543,6 @@ async fn check(case: Case) -> Result<(), TestCaseError> {
             .filter(|e| tag(e, tags::KEY) == Some(key.as_str()))
             .collect();
         prop_assert_eq!(live.len(), 1, "eval {} has {} live evals", key, live.len());
-        // A run deleted by hand comes back only with `--refresh`.
-        let runs_kept = !runs_deleted || case.refresh;
         as_drafted(&client, &key, draft, live[0], runs_kept).await?;
     }
     let gone = deleted(&applied);
