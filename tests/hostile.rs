@@ -189,3 +189,29 @@ async fn a_redirect_is_named_and_not_followed() {
     snapshot("redirect", &planned, &server);
     server.shutdown().await;
 }
+
+/// A 404 on an eval's runs is taken for the eval deleted (by another job) only when the eval
+/// is then not found either: here it is there, so the plan fails rather than plan it anew.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_404_on_runs_of_an_eval_that_is_there_fails_the_plan() {
+    let server = misbehaving(Misbehavior::RunsNotFound).await;
+    let dir = project();
+    client(&server)
+        .create_eval(&serde_json::json!({
+            "metadata": {"evalctl_project": "hostile", "evalctl_key": "inline"},
+            "data_source_config": {"type": "custom", "item_schema": {"type": "object"}},
+            "testing_criteria": [],
+        }))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let planned = evalctl(dir.path(), &["plan"], &server).await;
+    assert_eq!(planned.code, 1, "{}", planned.transcript());
+    assert!(
+        planned
+            .stderr
+            .contains("/runs: 404 Not Found: Resource not found."),
+        "{}",
+        planned.transcript()
+    );
+    server.shutdown().await;
+}

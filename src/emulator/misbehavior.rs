@@ -33,6 +33,9 @@ pub enum Misbehavior {
     /// what a client sees when another job's `apply --prune` deletes an eval between its
     /// listing of evals and of their runs.
     PrunedWhileListed,
+    /// Listing an eval's runs answers 404 although the eval is there, as a proxy that does
+    /// not know the route would: no reason to take the eval for deleted.
+    RunsNotFound,
 }
 
 /// The prefix of a hostile eval id.

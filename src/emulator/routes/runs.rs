@@ -58,9 +58,19 @@ pub(crate) async fn list(
     Path(eval_id): Path<String>,
     query: QueryPairs,
 ) -> Result<Response, ApiError> {
-    if state.config.misbehave == Some(Misbehavior::PrunedWhileListed) {
-        let runs = store.write().delete_eval(&eval_id)?;
-        runs.iter().for_each(|run| state.stop_run(run));
+    match state.config.misbehave {
+        Some(Misbehavior::PrunedWhileListed) => {
+            let runs = store.write().delete_eval(&eval_id)?;
+            runs.iter().for_each(|run| state.stop_run(run));
+        }
+        Some(Misbehavior::RunsNotFound) => {
+            return Err(ApiError::new(
+                StatusCode::NOT_FOUND,
+                "not_found",
+                "Resource not found.",
+            ));
+        }
+        _ => {}
     }
     let params = ListParams::parse(&pairs(query)?, &LIST)?;
     let (runs, has_more) = store.read().list_runs(&eval_id, &params)?;
