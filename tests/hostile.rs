@@ -44,6 +44,18 @@ async fn evalctl(dir: &Path, args: &[&str], server: &Server) -> Outcome {
     common::evalctl_on(dir, args, &server.base_url(), &[]).await
 }
 
+/// Creates an eval of the project, key `inline`, as an earlier apply would have.
+async fn create_inline(server: &Server) {
+    client(server)
+        .create_eval(&serde_json::json!({
+            "metadata": {"evalctl_project": "hostile", "evalctl_key": "inline"},
+            "data_source_config": {"type": "custom", "item_schema": {"type": "object"}},
+            "testing_criteria": [],
+        }))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+}
+
 /// Nothing of what the service sent reaches the terminal as a control character.
 fn assert_no_control_characters(outcome: &Outcome) {
     for (name, text) in [("stdout", &outcome.stdout), ("stderr", &outcome.stderr)] {
@@ -73,14 +85,7 @@ async fn ids_that_would_leave_their_path_are_refused_and_shown_escaped() {
     // The lease apply takes first has an id that is not one: nothing is written.
     snapshot("hostile_ids_apply", &applied, &server);
     // An eval of the project made with such an id stops the next plan at the listing.
-    client(&server)
-        .create_eval(&serde_json::json!({
-            "metadata": {"evalctl_project": "hostile", "evalctl_key": "inline"},
-            "data_source_config": {"type": "custom", "item_schema": {"type": "object"}},
-            "testing_criteria": [],
-        }))
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    create_inline(&server).await;
     let planned = evalctl(dir.path(), &["plan"], &server).await;
     assert_eq!(planned.code, 1, "{}", planned.transcript());
     assert_no_control_characters(&planned);
@@ -196,14 +201,7 @@ async fn a_redirect_is_named_and_not_followed() {
 async fn a_404_on_runs_of_an_eval_that_is_there_fails_the_plan() {
     let server = misbehaving(Misbehavior::RunsNotFound).await;
     let dir = project();
-    client(&server)
-        .create_eval(&serde_json::json!({
-            "metadata": {"evalctl_project": "hostile", "evalctl_key": "inline"},
-            "data_source_config": {"type": "custom", "item_schema": {"type": "object"}},
-            "testing_criteria": [],
-        }))
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    create_inline(&server).await;
     let planned = evalctl(dir.path(), &["plan"], &server).await;
     assert_eq!(planned.code, 1, "{}", planned.transcript());
     assert!(
